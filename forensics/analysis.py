@@ -1,0 +1,196 @@
+"""Analysis: from an evidence store to an `Investigation` (pure: reads the store, never the network).
+
+Online and offline runs take the same path: the collector first stores every response, then this
+module parses the stored bytes. Re-running it on the same case with the same `as_of` therefore
+gives the same result, byte for byte once rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from forensics.collect.pypi_parse import IndexSnapshot, load_index_snapshot, provenance_response
+from forensics.detectors import AnalysisContext, Requirement, run_detectors
+from forensics.evidence import CaseMeta, EvidenceStore
+from forensics.models import (
+    DistFile,
+    FileProvenance,
+    Finding,
+    Pep740Support,
+    ProvenanceKey,
+    ProvenanceStatus,
+    Skipped,
+    utc,
+)
+from forensics.provenance.verify import ProvenanceVerifier
+from forensics.timeline import RecoveredEntry, Timeline, build_timeline
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Investigation:
+    """The result of investigating one project: timeline, findings, skips, provenance of sources."""
+
+    project: str
+    as_of: datetime
+    sources: Mapping[str, Mapping[str, Any]]
+    timeline: Timeline
+    findings: tuple[Finding, ...]
+    skipped: tuple[Skipped, ...]
+    simulated: bool = False
+    notes: tuple[str, ...] = ()
+    problems: tuple[str, ...] = field(default=())
+    """Per-record problems met while parsing (kept, never silently dropped)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The versioned JSON report (`forensics.report/v1`) as a dict."""
+        from forensics.reports.json_v1 import report_dict
+
+        return report_dict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per file (plus deleted releases): needs pandas."""
+        from forensics.reports.frame import to_frame
+
+        return to_frame(self)
+
+    def __repr__(self) -> str:
+        """A one-line summary."""
+        by_state: dict[str, int] = {}
+        for rel in self.timeline.releases:
+            by_state[rel.state.value] = by_state.get(rel.state.value, 0) + 1
+        states = ", ".join(f"{k}={v}" for k, v in sorted(by_state.items()))
+        return (
+            f"<Investigation {self.project!r} as_of={self.as_of.isoformat()} "
+            f"releases={len(self.timeline.releases)} ({states}) findings={len(self.findings)} "
+            f"skipped={len(self.skipped)} pep740={self.timeline.pep740.value}>"
+        )
+
+    def _repr_markdown_(self) -> str:
+        from forensics.reports.markdown import render_markdown
+
+        return render_markdown(self)
+
+
+def file_provenance(
+    store: EvidenceStore, snapshot: IndexSnapshot, dist: DistFile, verifier: ProvenanceVerifier
+) -> FileProvenance:
+    """Decide one file's provenance status from what the case holds."""
+    if snapshot.pep740 is not Pep740Support.YES:
+        return FileProvenance(ProvenanceStatus.UNKNOWN, snapshot.pep740_reason, (), snapshot.simple_evidence)
+    if dist.provenance_key is ProvenanceKey.NULL:
+        return FileProvenance(
+            ProvenanceStatus.ABSENT,
+            "the index serves PEP 740 and lists no provenance for this file (provenance: null)",
+            (),
+            snapshot.simple_evidence,
+        )
+    if dist.provenance_key is ProvenanceKey.ABSENT or not dist.provenance_url:
+        return FileProvenance(
+            ProvenanceStatus.UNKNOWN,
+            "the Simple API entry for this file has no provenance key although the index serves "
+            "PEP 740 for other files",
+            (),
+            snapshot.simple_evidence,
+        )
+    resp = provenance_response(store, dist)
+    if resp is None:
+        return FileProvenance(
+            ProvenanceStatus.UNKNOWN,
+            f"provenance was not collected ({dist.provenance_url})",
+        )
+    ev = resp.evidence(note="Integrity API provenance")
+    if resp.status == 404:
+        return FileProvenance(
+            ProvenanceStatus.ABSENT, "the Integrity API answered 404: no provenance for this file", (), ev
+        )
+    if resp.status == 403:
+        return FileProvenance(
+            ProvenanceStatus.UNKNOWN,
+            "the Integrity API answered 403: attestations temporarily disabled by the index",
+            (),
+            ev,
+        )
+    if resp.status != 200:
+        return FileProvenance(
+            ProvenanceStatus.UNKNOWN, f"the Integrity API answered HTTP {resp.status}", (), ev
+        )
+    return verifier.verify_provenance(resp.body(), filename=dist.filename, sha256=dist.sha256, evidence=ev)
+
+
+def analyze(
+    store: EvidenceStore,
+    *,
+    as_of: datetime | None = None,
+    verifier: ProvenanceVerifier | None = None,
+    recovered: Sequence[RecoveredEntry] = (),
+    rekor_available: str | None = None,
+) -> Investigation:
+    """Analyse a case. `as_of` defaults to the case's last retrieval time (never the clock).
+
+    `rekor_available`: None when transparency-log data was collected, else the reason it was not.
+    """
+    meta = store.read_meta()
+    if meta is None:
+        from forensics.errors import EvidenceError
+
+        raise EvidenceError(
+            f"{store.root} has no case.json", hint="collect first: `forensics investigate PROJECT --case DIR`"
+        )
+    index_url = str(meta.sources.get("index", {}).get("base_url", ""))
+    snapshot = load_index_snapshot(store, index_url, meta.project)
+    when = utc(as_of) if as_of else store.last_retrieval()
+    if when is None:
+        from forensics.errors import EvidenceError
+
+        raise EvidenceError(f"{store.root} holds no responses")
+    if verifier is None:
+        verifier = ProvenanceVerifier.from_path(None)
+    provenance = {d.filename: file_provenance(store, snapshot, d, verifier) for d in snapshot.files}
+    timeline = build_timeline(
+        snapshot.project,
+        snapshot.files,
+        provenance,
+        pep740=snapshot.pep740,
+        pep740_reason=snapshot.pep740_reason,
+        versions=snapshot.versions,
+        recovered=recovered,
+    )
+    available: set[Requirement] = set()
+    unavailable: dict[Requirement, str] = {}
+    if snapshot.pep740 is Pep740Support.YES:
+        available.add(Requirement.PEP740)
+    else:
+        unavailable[Requirement.PEP740] = snapshot.pep740_reason
+    if rekor_available is None:
+        available.add(Requirement.REKOR)
+    else:
+        unavailable[Requirement.REKOR] = rekor_available
+    ctx = AnalysisContext(snapshot.project, when, timeline, frozenset(available), unavailable)
+    findings, skipped = run_detectors(ctx)
+    sources = _sources(meta, snapshot)
+    return Investigation(
+        project=snapshot.project,
+        as_of=when,
+        sources=sources,
+        timeline=timeline,
+        findings=findings,
+        skipped=skipped,
+        simulated=meta.simulated,
+        notes=meta.notes,
+        problems=tuple(snapshot.problems),
+    )
+
+
+def _sources(meta: CaseMeta, snapshot: IndexSnapshot) -> dict[str, dict[str, Any]]:
+    out = {k: dict(v) for k, v in meta.sources.items()}
+    index = out.setdefault("index", {})
+    index["pep740"] = snapshot.pep740.value
+    index["pep740_reason"] = snapshot.pep740_reason
+    index["simple_api_version"] = snapshot.api_version
+    return dict(sorted(out.items()))

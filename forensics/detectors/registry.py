@@ -1,0 +1,24 @@
+"""The explicit, ordered registry of detectors. No import-time side effects, no plugins."""
+
+from __future__ import annotations
+
+from forensics.detectors.attestation_invalid import AttestationInvalid
+from forensics.detectors.claim_drift import ClaimDrift
+from forensics.detectors.interface import Detector
+from forensics.detectors.provenance_lost import ProvenanceLost
+from forensics.detectors.publisher_changed import PublisherChanged
+from forensics.detectors.self_hosted_runner import SelfHostedRunner
+from forensics.detectors.signing_time_skew import SigningTimeSkew
+from forensics.detectors.unlisted_log_entry import UnlistedLogEntry
+from forensics.detectors.untrusted_trigger import UntrustedTrigger
+
+DETECTORS: tuple[type[Detector], ...] = (
+    AttestationInvalid,
+    ProvenanceLost,
+    PublisherChanged,
+    ClaimDrift,
+    UntrustedTrigger,
+    SelfHostedRunner,
+    SigningTimeSkew,
+    UnlistedLogEntry,
+)

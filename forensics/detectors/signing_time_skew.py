@@ -1,0 +1,82 @@
+"""Detector: the signature's log time does not fit the upload time.
+
+A Trusted-Publishing upload is signed, logged and uploaded within seconds to minutes (1-5 s in the
+real data; 18 s for a SLSA attestation made before the publish step). An attestation logged long
+*before* the upload is a reused or backdated signature; one logged *after* the upload was attached
+later. Only Rekor v1 integration times are used: Rekor v2 has none, and none is invented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from forensics.detectors.interface import (
+    AnalysisContext,
+    Detector,
+    DetectorInfo,
+    Requirement,
+    doc_paragraph,
+)
+from forensics.models import Confidence, Finding, Severity, isoformat
+
+#: How long before an upload a signature may be logged before it is suspicious.
+MAX_LEAD = timedelta(hours=1)
+#: How long after an upload a signature may be logged (clock granularity, retries).
+MAX_LAG = timedelta(minutes=5)
+
+
+MOTIVATION = doc_paragraph(__doc__)
+
+
+class SigningTimeSkew(Detector):
+    """One finding per file whose log time is outside [upload - 1 h, upload + 5 min]."""
+
+    info = DetectorInfo(
+        id="signing-time-skew",
+        title="Attestation logged long before, or after, the file's upload",
+        requires=frozenset({Requirement.PEP740}),
+        motivation=MOTIVATION,
+        caveats="Retroactive signing of old files (done in tests and demos) also triggers it.",
+    )
+
+    def run(self, ctx: AnalysisContext) -> Sequence[Finding]:
+        """Compare each log entry's integrated time with the file's upload time."""
+        out = []
+        for rel in ctx.timeline.releases:
+            for fv in rel.files:
+                upload = fv.dist.upload_time
+                if upload is None:
+                    continue
+                for entry in fv.provenance.log_entries:
+                    t = entry.integrated_time
+                    if t is None:
+                        continue
+                    skew = upload - t
+                    if skew > MAX_LEAD:
+                        what, severity = "before", Severity.HIGH
+                    elif -skew > MAX_LAG:
+                        what, severity = "after", Severity.MEDIUM
+                    else:
+                        continue
+                    out.append(
+                        self.finding(
+                            severity=severity,
+                            confidence=Confidence.MEDIUM,
+                            summary=(
+                                f"{fv.dist.filename}: log entry {entry.log_index} was integrated at "
+                                f"{isoformat(t)}, {abs(skew)} {what} the upload at {isoformat(upload)}"
+                            ),
+                            release=rel,
+                            file=fv,
+                            values={
+                                "log_index": str(entry.log_index),
+                                "integrated_time": isoformat(t) or "",
+                                "upload_time": isoformat(upload) or "",
+                                "skew_seconds": str(int(skew.total_seconds())),
+                                "max_lead_seconds": str(int(MAX_LEAD.total_seconds())),
+                                "max_lag_seconds": str(int(MAX_LAG.total_seconds())),
+                            },
+                        )
+                    )
+        return out

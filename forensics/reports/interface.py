@@ -1,0 +1,42 @@
+"""The renderer seam: every format consumes the same `Investigation` and returns text."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Protocol, assert_never
+
+if TYPE_CHECKING:
+    from forensics.analysis import Investigation
+
+
+class Renderer(Protocol):
+    """Turns an investigation into one output format."""
+
+    def render(self, inv: Investigation) -> str:
+        """Return the whole document."""
+        ...
+
+
+class Format(enum.StrEnum):
+    """Output formats of `forensics investigate --format`."""
+
+    TEXT = "text"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+def renderer_for(fmt: Format, *, color: bool = False, width: int = 120) -> Renderer:
+    """The renderer for a format."""
+    if fmt is Format.JSON:
+        from forensics.reports.json_v1 import JsonRenderer
+
+        return JsonRenderer()
+    if fmt is Format.MARKDOWN:
+        from forensics.reports.markdown import MarkdownRenderer
+
+        return MarkdownRenderer()
+    if fmt is Format.TEXT:
+        from forensics.reports.text import TextRenderer
+
+        return TextRenderer(color=color, width=width)
+    assert_never(fmt)

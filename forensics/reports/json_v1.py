@@ -1,0 +1,125 @@
+"""The JSON report, schema `forensics.report/v1` (documented in docs/report-v1.md).
+
+This is a public format that other tools read: fields are only ever added, never renamed or
+removed, within v1. Output is canonical (sorted keys, fixed separators) so that re-running an
+analysis on the same case with the same `--as-of` gives byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from forensics.models import FileProvenance, isoformat
+from forensics.timeline import FileView, ReleaseView
+
+if TYPE_CHECKING:
+    from forensics.analysis import Investigation
+
+SCHEMA = "forensics.report/v1"
+
+#: Claim names surfaced at the top of `provenance.claims` (all decoded claims are included).
+HEADLINE_CLAIMS = (
+    "source_repository",
+    "source_commit",
+    "source_ref",
+    "build_config",
+    "trigger",
+    "run_url",
+    "runner_environment",
+)
+
+
+def provenance_json(fp: FileProvenance) -> dict[str, Any]:
+    """The `provenance` object of one file."""
+    pub = fp.publisher
+    return {
+        "status": fp.status.value,
+        "reason": fp.reason,
+        "publisher": pub.to_json() if pub else None,
+        "claims": dict(sorted(fp.claims.items())),
+        "log_entries": [
+            {
+                "log_index": e.log_index,
+                "integrated_time": isoformat(e.integrated_time),
+                "verified": e.verified,
+                "kind": e.kind,
+                "uuid": e.uuid,
+                "time_source": e.time_source if e.integrated_time else None,
+            }
+            for e in fp.log_entries
+        ],
+        "attestations": [a.to_json() for a in fp.attestations],
+        "evidence": fp.evidence.to_json() if fp.evidence else None,
+    }
+
+
+def file_json(fv: FileView) -> dict[str, Any]:
+    """One file of a release."""
+    d = fv.dist
+    return {
+        "filename": d.filename,
+        "sha256": d.sha256,
+        "size": d.size,
+        "upload_time": isoformat(d.upload_time),
+        "packagetype": d.packagetype,
+        "yanked": d.yanked,
+        "yanked_reason": d.yanked_reason,
+        "url": d.url,
+        "provenance": provenance_json(fv.provenance),
+        "evidence": d.evidence.to_json(),
+    }
+
+
+def release_json(rel: ReleaseView) -> dict[str, Any]:
+    """One release."""
+    return {
+        "version": rel.version,
+        "state": rel.state.value,
+        "states": [s.value for s in rel.states],
+        "state_reason": rel.state_reason,
+        "deleted": rel.deleted,
+        "first_upload": isoformat(rel.first_upload),
+        "files": [file_json(fv) for fv in rel.files],
+        "recovered_log_entries": [
+            {
+                **rec.log_entry.to_json(),
+                "subject": {"name": rec.subject_name, "sha256": rec.subject_sha256},
+                "claims": dict(sorted(rec.claims.items())),
+                "version_source": rec.version_source,
+                "note": rec.note,
+                "evidence": [e.to_json() for e in rec.evidence],
+            }
+            for rec in rel.recovered
+        ],
+    }
+
+
+def report_dict(inv: Investigation) -> dict[str, Any]:
+    """The whole report as a dict."""
+    return {
+        "schema": SCHEMA,
+        "project": inv.project,
+        "as_of": isoformat(inv.as_of),
+        "simulated": inv.simulated,
+        "notes": list(inv.notes),
+        "sources": {k: dict(sorted(v.items())) for k, v in inv.sources.items()},
+        "releases": [release_json(r) for r in inv.timeline.releases],
+        "events": [e.to_json() for e in inv.timeline.events],
+        "findings": [f.to_json() for f in inv.findings],
+        "skipped": [s.to_json() for s in inv.skipped],
+        "problems": list(inv.problems),
+    }
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """Canonical JSON text: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+class JsonRenderer:
+    """Renders `forensics.report/v1`."""
+
+    def render(self, inv: Investigation) -> str:
+        """The JSON document."""
+        return dumps(report_dict(inv))

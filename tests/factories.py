@@ -1,0 +1,95 @@
+"""Small builders of model objects for unit tests of the pure layers (timeline, detectors, reports)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from forensics.models import (
+    AttestationResult,
+    DistFile,
+    EvidenceRef,
+    FileProvenance,
+    LogEntry,
+    Pep740Support,
+    ProvenanceKey,
+    ProvenanceStatus,
+    Publisher,
+)
+from forensics.timeline import Timeline, build_timeline
+
+T0 = datetime(2024, 12, 1, 12, 0, tzinfo=UTC)
+PUB = Publisher("GitHub", "acme/widget", "publish.yml", "pypi")
+
+
+def ev(url: str) -> EvidenceRef:
+    return EvidenceRef(url, "0" * 64, T0 + timedelta(days=30))
+
+
+def dist(version: str, filename: str, upload: datetime, project: str = "widget") -> DistFile:
+    return DistFile(
+        project=project,
+        version=version,
+        filename=filename,
+        sha256=(filename.encode().hex() * 4)[:64],
+        size=100,
+        upload_time=upload,
+        packagetype="sdist" if filename.endswith(".tar.gz") else "bdist_wheel",
+        yanked=False,
+        yanked_reason=None,
+        url=f"https://files.example/{filename}",
+        evidence=ev(f"https://pypi.example/pypi/{project}/json"),
+        provenance_key=ProvenanceKey.URL,
+        provenance_url=f"https://pypi.example/integrity/{project}/{version}/{filename}/provenance",
+    )
+
+
+def attested(
+    filename: str,
+    upload: datetime,
+    *,
+    publisher: Publisher = PUB,
+    claims: dict[str, str] | None = None,
+    lead: timedelta = timedelta(seconds=3),
+    log_index: int = 1000,
+) -> FileProvenance:
+    base = {
+        "source_repository": f"https://github.com/{publisher.repository}",
+        "source_commit": "a" * 40,
+        "source_ref": "refs/tags/v1.0.0",
+        "trigger": "push",
+        "runner_environment": "github-hosted",
+        "issuer": "https://token.actions.githubusercontent.com",
+        "source_repository_id": "42",
+        "source_repository_owner_id": "7",
+        "deployment_environment": "pypi",
+        "run_url": "https://github.com/acme/widget/actions/runs/1/attempts/1",
+    }
+    base.update(claims or {})
+    entry = LogEntry(log_index, upload - lead, "dsse/0.0.1", verified=True)
+    att = AttestationResult(
+        predicate_type="https://docs.pypi.org/attestations/publish/v1",
+        verified=True,
+        reason="",
+        publisher=publisher,
+        claims=base,
+        certificate=None,
+        subject_name=filename,
+        subject_sha256=None,
+        log_entries=(entry,),
+    )
+    return FileProvenance(ProvenanceStatus.VERIFIED, "", (att,), ev("https://pypi.example/integrity/x"))
+
+
+def absent() -> FileProvenance:
+    return FileProvenance(ProvenanceStatus.ABSENT, "provenance: null")
+
+
+def history(spec: list[tuple[str, FileProvenance | None]], pep740: Pep740Support = Pep740Support.YES) -> Timeline:
+    """One sdist per version, a day apart; None provenance means absent."""
+    files, prov = [], {}
+    for i, (version, fp) in enumerate(spec):
+        up = T0 + timedelta(days=i)
+        d = dist(version, f"widget-{version}.tar.gz", up)
+        files.append(d)
+        prov[d.filename] = fp if fp is not None else absent()
+    return build_timeline("widget", files, prov, pep740=pep740)
