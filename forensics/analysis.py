@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from forensics.collect.pypi_parse import IndexSnapshot, load_index_snapshot, provenance_response
 from forensics.detectors import AnalysisContext, Requirement, run_detectors
+from forensics.errors import EvidenceError
 from forensics.evidence import CaseMeta, EvidenceStore
+from forensics.intel import IntelSeed, parse_intel
 from forensics.models import (
     DistFile,
     FileProvenance,
@@ -25,8 +27,11 @@ from forensics.models import (
     Skipped,
     utc,
 )
-from forensics.provenance.verify import ProvenanceVerifier
-from forensics.timeline import RecoveredEntry, Timeline, build_timeline
+from forensics.provenance.verify import ProvenanceVerifier, load_trusted_root
+from forensics.rekor.client import RecordedRekor
+from forensics.rekor.recover import RekorView, gather, reconcile
+from forensics.rekor.verify import LogKeys, sigstore_production_root
+from forensics.timeline import Timeline, build_timeline
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -123,22 +128,76 @@ def file_provenance(
     return verifier.verify_provenance(resp.body(), filename=dist.filename, sha256=dist.sha256, evidence=ev)
 
 
+@dataclass(frozen=True)
+class RekorInputs:
+    """What the log recovery starts from, derived from the index's own verified provenance."""
+
+    sans: tuple[str, ...]
+    digests: tuple[str, ...]
+    embedded_indexes: tuple[int, ...]
+    repositories: frozenset[str]
+
+
+def rekor_inputs(files: Sequence[DistFile], provenance: Mapping[str, FileProvenance]) -> RekorInputs:
+    """Signing identities, file digests and embedded log indexes of the served files."""
+    sans: set[str] = set()
+    repos: set[str] = set()
+    indexes: set[int] = set()
+    for d in files:
+        fp = provenance[d.filename]
+        for att in fp.attestations:
+            indexes.update(e.log_index for e in att.log_entries)
+            if att.verified and att.certificate is not None:
+                sans.update(att.certificate.san)
+                if repo := att.claims.get("source_repository"):
+                    repos.add(repo)
+    return RekorInputs(
+        tuple(sorted(sans)), tuple(sorted({d.sha256 for d in files})), tuple(sorted(indexes)),
+        frozenset(repos),
+    )
+
+
+def load_case_intel(store: EvidenceStore, meta: CaseMeta) -> tuple[IntelSeed, ...]:
+    """The intel file recorded in the case (stored like any other evidence), or none."""
+    url = meta.sources.get("intel", {}).get("url")
+    if not url:
+        return ()
+    stored = store.latest(str(url))
+    if stored is None:
+        raise EvidenceError(f"the case names intel {url} but does not hold it")
+    return parse_intel(stored.body(), str(url), stored.evidence(note="intel file"))
+
+
+def rekor_view(
+    store: EvidenceStore,
+    meta: CaseMeta,
+    files: Sequence[DistFile],
+    provenance: Mapping[str, FileProvenance],
+    keys: LogKeys,
+) -> RekorView | None:
+    """Replay the log recovery against the stored answers (None if no log was collected)."""
+    base = meta.sources.get("rekor", {}).get("base_url")
+    if not base:
+        return None
+    inputs = rekor_inputs(files, provenance)
+    intel = load_case_intel(store, meta)
+    gathered = gather(RecordedRekor(store, str(base)), sans=inputs.sans, digests=inputs.digests,
+                      intel=intel, embedded_indexes=inputs.embedded_indexes)
+    served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in files}
+    return reconcile(store, gathered, base_url=str(base), keys=keys, served=served,
+                     project_repositories=inputs.repositories, intel=intel)
+
+
 def analyze(
     store: EvidenceStore,
     *,
     as_of: datetime | None = None,
     verifier: ProvenanceVerifier | None = None,
-    recovered: Sequence[RecoveredEntry] = (),
-    rekor_available: str | None = None,
+    log_keys: LogKeys | None = None,
 ) -> Investigation:
-    """Analyse a case. `as_of` defaults to the case's last retrieval time (never the clock).
-
-    `rekor_available`: None when transparency-log data was collected, else the reason it was not.
-    """
+    """Analyse a case. `as_of` defaults to the case's last retrieval time (never the clock)."""
     meta = store.read_meta()
     if meta is None:
-        from forensics.errors import EvidenceError
-
         raise EvidenceError(
             f"{store.root} has no case.json", hint="collect first: `forensics investigate PROJECT --case DIR`"
         )
@@ -146,12 +205,12 @@ def analyze(
     snapshot = load_index_snapshot(store, index_url, meta.project)
     when = utc(as_of) if as_of else store.last_retrieval()
     if when is None:
-        from forensics.errors import EvidenceError
-
         raise EvidenceError(f"{store.root} holds no responses")
     if verifier is None:
-        verifier = ProvenanceVerifier.from_path(None)
+        verifier = ProvenanceVerifier(load_trusted_root(None))
     provenance = {d.filename: file_provenance(store, snapshot, d, verifier) for d in snapshot.files}
+    rekor = rekor_view(store, meta, snapshot.files, provenance,
+                       log_keys or LogKeys.from_file(sigstore_production_root()))
     timeline = build_timeline(
         snapshot.project,
         snapshot.files,
@@ -159,7 +218,7 @@ def analyze(
         pep740=snapshot.pep740,
         pep740_reason=snapshot.pep740_reason,
         versions=snapshot.versions,
-        recovered=recovered,
+        recovered=rekor.recovered if rekor else (),
     )
     available: set[Requirement] = set()
     unavailable: dict[Requirement, str] = {}
@@ -167,12 +226,15 @@ def analyze(
         available.add(Requirement.PEP740)
     else:
         unavailable[Requirement.PEP740] = snapshot.pep740_reason
-    if rekor_available is None:
+    if rekor is not None:
         available.add(Requirement.REKOR)
     else:
-        unavailable[Requirement.REKOR] = rekor_available
-    ctx = AnalysisContext(snapshot.project, when, timeline, frozenset(available), unavailable)
+        unavailable[Requirement.REKOR] = "no transparency-log source was given (--rekor-url)"
+    ctx = AnalysisContext(snapshot.project, when, timeline, frozenset(available), unavailable,
+                          rekor=rekor)
     findings, skipped = run_detectors(ctx)
+    if rekor is not None:
+        skipped += tuple(Skipped("transparency-log", p) for p in rekor.problems)
     sources = _sources(meta, snapshot)
     return Investigation(
         project=snapshot.project,

@@ -12,9 +12,11 @@ from pathlib import Path
 import httpx
 
 from forensics.analysis import Investigation, analyze
-from forensics.errors import EvidenceError, UsageError
+from forensics.errors import EvidenceError, InputError, UsageError
 from forensics.evidence import CaseMeta, EvidenceStore
-from forensics.provenance.verify import ProvenanceVerifier
+from forensics.intel import parse_intel
+from forensics.provenance.verify import ProvenanceVerifier, load_trusted_root
+from forensics.rekor.verify import LogKeys, sigstore_production_root
 
 DEFAULT_INDEX_URL = "https://pypi.org"
 USER_AGENT = "provenance-forensics/0.1 (+https://github.com/provenance-forensics)"
@@ -25,17 +27,25 @@ def default_index_url() -> str:
     return os.environ.get("FORENSICS_INDEX_URL", DEFAULT_INDEX_URL).rstrip("/")
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def collect(
     project: str,
     store: EvidenceStore,
     *,
     index_url: str,
+    rekor_url: str | None = None,
+    intel: Path | None = None,
+    verifier: ProvenanceVerifier | None = None,
     concurrency: int = 8,
     timeout: float = 20.0,
     progress: bool = False,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] = _now,
 ) -> None:
-    """Fetch everything the analysis needs from the index into the case (resumable)."""
+    """Fetch everything the analysis needs into the case (resumable): the index, then, with
+    `rekor_url`, the transparency-log entries the recovery asks for."""
     from forensics.collect.http import Fetcher
     from forensics.collect.pypi import PyPICollector
 
@@ -47,17 +57,60 @@ def collect(
         )
     sources = dict(meta.sources) if meta else {}
     sources["index"] = {"base_url": index_url}
+    store.begin_collection(clock(), note=f"collect {project} from {index_url}")
+    if rekor_url:
+        sources["rekor"] = {"base_url": rekor_url.rstrip("/")}
+    if intel is not None:
+        try:
+            raw = intel.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read intel file {intel}: {exc.strerror or exc}") from exc
+        parse_intel(raw, str(intel))  # refuse a bad intel file before any network I/O
+        url = f"intel:{intel.name}"
+        store.put_response(source="intel", url=url, status=200, headers={}, body=raw,
+                           retrieved_at=clock())
+        sources["intel"] = {"url": url}
     store.write_meta(CaseMeta(project=project, sources=sources,
                               simulated=meta.simulated if meta else False,
                               notes=meta.notes if meta else ()))
-    store.begin_collection(clock(), note=f"collect {project} from {index_url}")
     limits = httpx.Limits(max_connections=max(concurrency, 1))
     with httpx.Client(
         timeout=timeout, headers={"User-Agent": USER_AGENT}, limits=limits, follow_redirects=False
     ) as client:
         fetcher = Fetcher(client, store, source="index", clock=clock)
         PyPICollector(fetcher, index_url, concurrency=concurrency, progress=progress).collect(project)
+    if rekor_url:
+        _collect_rekor(store, rekor_url, verifier or ProvenanceVerifier(load_trusted_root(None)),
+                       timeout=timeout, clock=clock)
     store.finish_collection(clock())
+
+
+def _collect_rekor(
+    store: EvidenceStore,
+    rekor_url: str,
+    verifier: ProvenanceVerifier,
+    *,
+    timeout: float,
+    clock: Callable[[], datetime],
+) -> None:
+    """Ask the log what the analysis will replay: same inputs, live client, answers stored."""
+    import requests
+
+    from forensics.analysis import file_provenance, load_case_intel, rekor_inputs
+    from forensics.collect.pypi_parse import load_index_snapshot
+    from forensics.rekor.client import RekorClient
+    from forensics.rekor.recover import gather
+
+    meta = store.read_meta()
+    assert meta is not None  # written by collect() above
+    snapshot = load_index_snapshot(store, str(meta.sources["index"]["base_url"]), meta.project)
+    provenance = {d.filename: file_provenance(store, snapshot, d, verifier) for d in snapshot.files}
+    inputs = rekor_inputs(snapshot.files, provenance)
+    with requests.Session() as session:
+        session.headers["User-Agent"] = USER_AGENT
+        client = RekorClient(session, rekor_url, store=store, timeout=timeout, clock=clock)
+        gather(client, sans=inputs.sans, digests=inputs.digests, intel=load_case_intel(store, meta),
+               embedded_indexes=inputs.embedded_indexes)
 
 
 def investigate(
@@ -68,6 +121,8 @@ def investigate(
     offline: bool = False,
     as_of: datetime | None = None,
     trust_root: str | os.PathLike[str] | None = None,
+    rekor_url: str | None = None,
+    intel: str | os.PathLike[str] | None = None,
     concurrency: int = 8,
     progress: bool = False,
 ) -> Investigation:
@@ -75,7 +130,9 @@ def investigate(
     then analyse the case as of `as_of` (default: the case's last retrieval time)."""
     if offline and case is None:
         raise UsageError("--offline needs --case DIR: there is nothing to analyse otherwise")
-    verifier = ProvenanceVerifier.from_path(Path(trust_root) if trust_root else None)
+    root_path = Path(trust_root) if trust_root else None
+    verifier = ProvenanceVerifier(load_trusted_root(root_path))
+    log_keys = LogKeys.from_file(root_path or sigstore_production_root())
     with tempfile.TemporaryDirectory(prefix="forensics-case-") as tmp:
         root = Path(case) if case is not None else Path(tmp)
         with EvidenceStore.open(root, create=not offline) as store:
@@ -87,9 +144,9 @@ def investigate(
                     raise UsageError(f"case {root} is about {meta.project!r}, not {project!r}")
             else:
                 collect(project, store, index_url=index_url or default_index_url(),
-                        concurrency=concurrency, progress=progress)
-            return analyze(store, as_of=as_of, verifier=verifier,
-                           rekor_available="no transparency-log source was given (--rekor-url)")
+                        rekor_url=rekor_url, intel=Path(intel) if intel else None,
+                        verifier=verifier, concurrency=concurrency, progress=progress)
+            return analyze(store, as_of=as_of, verifier=verifier, log_keys=log_keys)
 
 
 def _norm(name: str) -> str:

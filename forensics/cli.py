@@ -7,12 +7,11 @@ bad input; 3 a required source is unavailable.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from forensics import __version__
 from forensics.errors import ForensicsError, UsageError
@@ -46,11 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--case", type=Path, help="case directory to collect into / analyse (kept)")
     inv.add_argument("--offline", action="store_true", help="analyse --case without any network I/O")
     inv.add_argument("--as-of", type=_as_of, help="analysis time (default: the case's last retrieval)")
-    inv.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    inv.add_argument("--format", choices=["text", "json", "markdown", "html"], default="text")
     inv.add_argument("-o", "--output", type=Path, help="write the report here instead of stdout")
     inv.add_argument("--fail-on", choices=[s.value for s in Severity],
                      help="exit 1 when a finding has at least this severity")
     inv.add_argument("--trust-root", type=Path, help="Sigstore trusted_root.json (default: production, pinned)")
+    inv.add_argument("--rekor-url", help="transparency log to search (e.g. https://rekor.sigstore.dev)")
+    inv.add_argument("--intel", type=Path, help="intel.toml: cited log indexes / digests to look up")
     inv.add_argument("--concurrency", type=int, default=8)
     inv.add_argument("--no-progress", action="store_true")
 
@@ -70,9 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _extensions() -> list[object]:
+def _extensions() -> list[Callable[[Any], object]]:
     """Subcommand groups contributed by other seams (lab, rekor)."""
-    regs: list[object] = []
+    regs: list[Callable[[Any], object]] = []
     try:
         from forensics.lab.cli import register as lab_register
 
@@ -109,6 +110,8 @@ def cmd_investigate(args: argparse.Namespace) -> int:
         offline=args.offline,
         as_of=args.as_of,
         trust_root=args.trust_root,
+        rekor_url=args.rekor_url,
+        intel=args.intel,
         concurrency=args.concurrency,
         progress=not args.no_progress and sys.stderr.isatty(),
     )
@@ -125,9 +128,9 @@ def cmd_investigate(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """`forensics verify DIST --provenance FILE`."""
     from forensics.models import ProvenanceStatus
-    from forensics.provenance.verify import ProvenanceVerifier, describe
+    from forensics.provenance.verify import ProvenanceVerifier, describe, load_trusted_root
 
-    verifier = ProvenanceVerifier.from_path(args.trust_root)
+    verifier = ProvenanceVerifier(load_trusted_root(args.trust_root))
     fp = verifier.verify_file(args.dist, args.provenance)
     if args.format == "json":
         from forensics.reports.json_v1 import dumps, provenance_json
@@ -170,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_verify(args)
         if args.command == "case":
             return cmd_case_verify(args)
-        handler = getattr(args, "handler", None)
+        handler = getattr(args, "func", None)
         if handler is None:
             parser.error(f"unknown command {args.command!r}")
         return int(handler(args))

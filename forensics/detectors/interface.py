@@ -11,10 +11,13 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from forensics.models import Confidence, EvidenceRef, Finding, Severity
 from forensics.timeline import FileView, ReleaseView, Timeline
+
+if TYPE_CHECKING:
+    from forensics.rekor.recover import RekorView
 
 
 class Requirement(enum.StrEnum):
@@ -36,6 +39,8 @@ class AnalysisContext:
     available: frozenset[Requirement]
     unavailable: Mapping[Requirement, str] = field(default_factory=dict)
     """Why each missing requirement is missing."""
+    rekor: RekorView | None = None
+    """What the transparency log said (cross-checks of served entries), when collected."""
 
 
 @dataclass(frozen=True)

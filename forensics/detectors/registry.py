@@ -5,6 +5,8 @@ from __future__ import annotations
 from forensics.detectors.attestation_invalid import AttestationInvalid
 from forensics.detectors.claim_drift import ClaimDrift
 from forensics.detectors.interface import Detector
+from forensics.detectors.log_entry_mismatch import LogEntryMismatch
+from forensics.detectors.log_identity_unexpected import LogIdentityUnexpected
 from forensics.detectors.provenance_lost import ProvenanceLost
 from forensics.detectors.publisher_changed import PublisherChanged
 from forensics.detectors.self_hosted_runner import SelfHostedRunner
@@ -21,4 +23,6 @@ DETECTORS: tuple[type[Detector], ...] = (
     SelfHostedRunner,
     SigningTimeSkew,
     UnlistedLogEntry,
+    LogEntryMismatch,
+    LogIdentityUnexpected,
 )

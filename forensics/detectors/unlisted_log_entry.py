@@ -15,7 +15,8 @@ from forensics.detectors.interface import (
     Requirement,
     doc_paragraph,
 )
-from forensics.models import Confidence, Finding, Severity
+from forensics.models import Confidence, Finding, Severity, isoformat
+from forensics.timeline import RecoveredEntry, ReleaseView
 
 
 MOTIVATION = doc_paragraph(__doc__)
@@ -36,23 +37,38 @@ class UnlistedLogEntry(Detector):
         out = []
         for rel in ctx.timeline.releases:
             for rec in rel.recovered:
-                out.append(
-                    self.finding(
-                        severity=Severity.HIGH,
-                        confidence=Confidence.HIGH if rec.version_source else Confidence.MEDIUM,
-                        summary=(
-                            f"{rel.version}: log entry {rec.log_entry.log_index} signs "
-                            f"{rec.subject_name or 'an unnamed subject'}, but the index does not "
-                            "serve this release (deleted or never uploaded)"
-                        ),
-                        release=rel,
-                        evidence=rec.evidence,
-                        values={
-                            "log_index": str(rec.log_entry.log_index),
-                            "version_source": rec.version_source,
-                            "source_commit": rec.claims.get("source_commit", ""),
-                            "source_ref": rec.claims.get("source_ref", ""),
-                        },
-                    )
-                )
+                if rel.deleted:
+                    what = "but the index does not serve this release (deleted or never uploaded)"
+                    severity = Severity.HIGH
+                else:
+                    what = "an extra signing event for a release the index serves"
+                    severity = Severity.MEDIUM
+                out.append(self._finding(rec, severity, f"{rel.version}: ", what, rel))
+        for rec in ctx.timeline.unplaced:
+            out.append(
+                self._finding(rec, Severity.HIGH, "",
+                              "its version is unknown and it matches no file the index serves", None)
+            )
         return out
+
+    def _finding(self, rec: RecoveredEntry, severity: Severity, prefix: str, what: str,
+                 rel: ReleaseView | None) -> Finding:
+        when = isoformat(rec.log_entry.integrated_time) or "no log time"
+        note = f" ({rec.note})" if rec.note else ""
+        return self.finding(
+            severity=severity,
+            confidence=Confidence.HIGH if rec.version_source else Confidence.MEDIUM,
+            summary=(
+                f"{prefix}log entry {rec.log_entry.log_index} ({when}) signs "
+                f"{rec.subject_name or 'an unnamed subject'}, {what}{note}"
+            ),
+            release=rel,
+            evidence=rec.evidence,
+            values={
+                "log_index": str(rec.log_entry.log_index),
+                "version_source": rec.version_source,
+                "source_commit": rec.claims.get("source_commit", ""),
+                "source_ref": rec.claims.get("source_ref", ""),
+                "run_url": rec.claims.get("run_url", ""),
+            },
+        )

@@ -23,6 +23,7 @@ class Format(enum.StrEnum):
     TEXT = "text"
     JSON = "json"
     MARKDOWN = "markdown"
+    HTML = "html"
 
 
 def renderer_for(fmt: Format, *, color: bool = False, width: int = 120) -> Renderer:
@@ -35,6 +36,10 @@ def renderer_for(fmt: Format, *, color: bool = False, width: int = 120) -> Rende
         from forensics.reports.markdown import MarkdownRenderer
 
         return MarkdownRenderer()
+    if fmt is Format.HTML:
+        from forensics.reports.html import HtmlRenderer
+
+        return HtmlRenderer()
     if fmt is Format.TEXT:
         from forensics.reports.text import TextRenderer
 

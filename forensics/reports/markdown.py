@@ -54,6 +54,19 @@ def render_markdown(inv: Investigation) -> str:
             f"| {esc(rel.version)} | {isoformat(rel.first_upload) or '—'} | {esc(state)} | "
             f"{len(rel.files)} | {esc(pubs)} | {esc(', '.join(commits) or '—')} |"
         )
+    out += ["", "## Files", "", "| version | file | uploaded | provenance | reason | log entries |",
+            "|---|---|---|---|---|---|"]
+    for rel in inv.timeline.releases:
+        for fv in rel.files:
+            entries = ", ".join(
+                f"{e.log_index} @ {isoformat(e.integrated_time) or 'no log time'}"
+                for e in fv.provenance.log_entries
+            )
+            out.append(
+                f"| {esc(rel.version)} | {esc(fv.dist.filename)} | "
+                f"{isoformat(fv.dist.upload_time) or '—'} | {fv.provenance.status.value} | "
+                f"{esc(fv.provenance.reason) or '—'} | {esc(entries) or '—'} |"
+            )
     out += ["", f"## Findings ({len(inv.findings)})", ""]
     if not inv.findings:
         out.append("No findings.")

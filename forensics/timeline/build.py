@@ -124,6 +124,8 @@ class Timeline:
     graph: nx.MultiDiGraph
     releases: tuple[ReleaseView, ...]
     events: tuple[TimelineEvent, ...]
+    unplaced: tuple[RecoveredEntry, ...] = ()
+    """Log entries with the project's identity whose version nothing tells."""
 
     def release(self, version: str) -> ReleaseView | None:
         """The release with this version, or None."""
@@ -222,7 +224,10 @@ def build_timeline(
 
     graph = _graph(project, releases, rec_by_version.get(None, []))
     events = _events(releases, rec_by_version.get(None, []))
-    return Timeline(project, pep740, pep740_reason, graph, tuple(releases), events)
+    return Timeline(
+        project, pep740, pep740_reason, graph, tuple(releases), events,
+        tuple(rec_by_version.get(None, ())),
+    )
 
 
 def _publisher_node(pub: Publisher) -> str:

@@ -1,0 +1,456 @@
+"""Pure parsers of stored PyPI answers: JSON API + Simple API joined into an `IndexSnapshot`.
+
+Reads only the evidence store, so an online run and an `--offline` re-analysis are the same code.
+Data from the index is treated as untrusted: every field is type-checked, a malformed file entry
+is kept with what is known plus a `problems` line (never dropped silently), and strings
+(filenames, yank reasons, HTML in metadata) are carried as data and never interpreted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from forensics.errors import InputError, OfflineMiss, SourceResponseError, UsageError
+from forensics.evidence.store import EvidenceStore, StoredResponse
+from forensics.models import DistFile, EvidenceRef, Pep740Support, ProvenanceKey, parse_time, utc
+
+SIMPLE_JSON_MEDIA = "application/vnd.pypi.simple.v1+json"
+INTEGRITY_MEDIA = "application/vnd.pypi.integrity.v1+json"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_MAX_HOPS = 10
+# PEP 508 / core metadata project name (https://packaging.python.org/en/latest/specifications/name-normalization/)
+_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_project_name(name: str) -> str:
+    """Return the PEP 503 normalized name, or raise `InputError` for a name PyPI cannot have."""
+    if not _NAME.match(name):
+        raise InputError(
+            f"{name!r} is not a valid Python project name",
+            hint="names are letters, digits, '.', '_' and '-', starting and ending alphanumeric",
+        )
+    return canonicalize_name(name)
+
+
+def check_base_url(base_url: str) -> str:
+    """The index base URL without a trailing slash; `UsageError` unless it is http(s)."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"index URL must be http(s)://host[/path], got {base_url!r}")
+    return base_url.rstrip("/")
+
+
+def json_api_url(base_url: str, project: str) -> str:
+    """`/pypi/<project>/json` exactly as asked (PyPI redirects a non-normalized name)."""
+    return f"{check_base_url(base_url)}/pypi/{project}/json"
+
+
+def simple_api_url(base_url: str, project: str) -> str:
+    """`/simple/<normalized>/` (PEP 503)."""
+    return f"{check_base_url(base_url)}/simple/{canonicalize_name(project)}/"
+
+
+@dataclass(frozen=True)
+class IndexSnapshot:
+    """What the index said about a project, joined across the JSON and Simple APIs."""
+
+    project: str
+    """PEP 503 normalized name."""
+    display_name: str
+    pep740: Pep740Support
+    pep740_reason: str
+    api_version: str | None
+    """Simple API `meta.api-version`, None when unknown."""
+    versions: tuple[str, ...]
+    """Every release the JSON API lists, including releases without files (version order)."""
+    files: tuple[DistFile, ...]
+    """Sorted by upload time (unknown last), then filename."""
+    json_evidence: EvidenceRef
+    simple_evidence: EvidenceRef | None
+    problems: tuple[str, ...]
+    last_serial: int | None = None
+
+    def files_of(self, version: str) -> tuple[DistFile, ...]:
+        """The files of one release."""
+        return tuple(f for f in self.files if f.version == version)
+
+
+def provenance_response(store: EvidenceStore, dist_file: DistFile) -> StoredResponse | None:
+    """The stored Integrity API answer for a file (any status), or None when none was collected."""
+    if dist_file.provenance_url is None:
+        return None
+    return store.latest(dist_file.provenance_url)
+
+
+def _final(store: EvidenceStore, url: str) -> StoredResponse | None:
+    """Follow stored redirects from `url`; None when a hop was never collected."""
+    chain = [url]
+    current = url
+    for _ in range(_MAX_HOPS):
+        response = store.latest(current)
+        if response is None:
+            return None
+        location = response.headers.get("location")
+        if response.status not in REDIRECT_STATUSES or not location:
+            return response
+        current = urljoin(current, location)
+        if current in chain:
+            raise SourceResponseError(
+                f"stored redirect loop: {' -> '.join([*chain, current])}", url=url
+            )
+        chain.append(current)
+    raise SourceResponseError(f"more than {_MAX_HOPS} stored redirects from {url}", url=url)
+
+
+def _excerpt(response: StoredResponse) -> str:
+    return response.body()[:300].decode("utf-8", "replace")
+
+
+def _pointer(*parts: str) -> str:
+    # RFC 6901: '~' -> '~0', '/' -> '~1'.
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _version_key(version: str) -> tuple[int, Version | str]:
+    try:
+        return (0, Version(version))
+    except InvalidVersion:
+        return (1, version)
+
+
+def _parse_upload_time(
+    entry: Mapping[str, Any], where: str, problems: list[str]
+) -> datetime | None:
+    iso = entry.get("upload_time_iso_8601")
+    if isinstance(iso, str):
+        try:
+            return parse_time(iso)
+        except ValueError:
+            problems.append(f"{where}: upload_time_iso_8601 {iso!r} is not a timestamp")
+    naive = entry.get("upload_time")
+    if isinstance(naive, str):
+        try:
+            # PyPI's `upload_time` is naive UTC with seconds only (formats.md §1.2).
+            return utc(datetime.fromisoformat(naive))
+        except ValueError:
+            problems.append(f"{where}: upload_time {naive!r} is not a timestamp")
+    if iso is None and naive is None:
+        problems.append(f"{where}: no upload time")
+    return None
+
+
+def _dist_file(
+    entry: Mapping[str, Any],
+    *,
+    project: str,
+    version: str,
+    pointer: str,
+    response: StoredResponse,
+    problems: list[str],
+) -> DistFile:
+    label = entry.get("filename")
+    where = f"release {version!r} file {label!r}" if isinstance(label, str) else pointer
+    raw_url = entry.get("url")
+    url = urljoin(response.url, raw_url) if isinstance(raw_url, str) and raw_url else ""
+    if not url:
+        problems.append(f"{where}: no download url")
+    filename = entry.get("filename")
+    if not isinstance(filename, str) or not filename:
+        filename = url.rsplit("/", 1)[-1] if url else ""
+        problems.append(
+            f"{pointer}: no filename"
+            + (f"; using {filename!r} from its url" if filename else " and no url")
+        )
+    digests = entry.get("digests")
+    sha256 = digests.get("sha256") if isinstance(digests, dict) else None
+    if not isinstance(sha256, str) or not _SHA256.match(sha256.lower()):
+        problems.append(f"{where}: no valid sha256 digest ({sha256!r})")
+        sha256 = ""
+    size = entry.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        problems.append(f"{where}: size {size!r} is not a byte count")
+        size = None
+    packagetype = entry.get("packagetype")
+    reason = entry.get("yanked_reason")
+    return DistFile(
+        project=project,
+        version=version,
+        filename=filename,
+        sha256=sha256.lower(),
+        size=size,
+        upload_time=_parse_upload_time(entry, where, problems),
+        packagetype=packagetype if isinstance(packagetype, str) else None,
+        yanked=entry.get("yanked") is True,
+        yanked_reason=reason if isinstance(reason, str) and reason else None,
+        url=url,
+        evidence=response.evidence(pointer, note=f"JSON API entry of {filename}"),
+    )
+
+
+@dataclass(frozen=True)
+class _SimpleFile:
+    sha256: str | None
+    key: ProvenanceKey
+    url: str | None
+
+
+@dataclass(frozen=True)
+class _SimpleView:
+    pep740: Pep740Support
+    reason: str
+    api_version: str | None
+    files: Mapping[str, _SimpleFile]
+    evidence: EvidenceRef | None
+
+
+def _api_tuple(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    major, _, minor = text.partition(".")
+    return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else None
+
+
+def _simple_view(store: EvidenceStore, url: str, problems: list[str]) -> _SimpleView:
+    def unknown(reason: str, evidence: EvidenceRef | None = None) -> _SimpleView:
+        return _SimpleView(
+            Pep740Support.UNKNOWN, f"provenance unknown: {reason}", None, {}, evidence
+        )
+
+    response = _final(store, url)
+    if response is None:
+        return unknown(f"the Simple API response ({url}) was not collected")
+    evidence = response.evidence(note="Simple API (PEP 691 JSON)")
+    if response.status != 200:
+        return unknown(f"the Simple API answered HTTP {response.status} ({response.url})", evidence)
+    try:
+        doc = json.loads(response.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        ctype = response.headers.get("content-type", "no content-type")
+        return unknown(f"the Simple API response is not JSON ({ctype}): {exc}", evidence)
+    meta = doc.get("meta") if isinstance(doc, dict) else None
+    files = doc.get("files") if isinstance(doc, dict) else None
+    if not isinstance(meta, dict) or not isinstance(files, list):
+        return unknown("the Simple API response has no `meta` object or `files` list", evidence)
+    raw_version = meta.get("api-version")
+    api_version = raw_version if isinstance(raw_version, str) else None
+    parsed: dict[str, _SimpleFile] = {}
+    for i, entry in enumerate(files):
+        if not isinstance(entry, dict) or not isinstance(entry.get("filename"), str):
+            problems.append(f"Simple API files[{i}] has no filename; it cannot be joined")
+            continue
+        name = entry["filename"]
+        hashes = entry.get("hashes")
+        sha = hashes.get("sha256") if isinstance(hashes, dict) else None
+        key, prov_url = ProvenanceKey.ABSENT, None
+        if "provenance" in entry:
+            value = entry["provenance"]
+            if value is None:
+                key = ProvenanceKey.NULL
+            elif isinstance(value, str) and _SHA256.match(value.lower()):
+                # Pre-adoption PEP 740 drafts put a digest here; the adopted spec is a URL.
+                problems.append(
+                    f"Simple API: provenance of {name!r} is a digest, not a URL (old PEP 740 draft)"
+                )
+            elif isinstance(value, str) and value:
+                key, prov_url = ProvenanceKey.URL, urljoin(response.url, value)
+            else:
+                problems.append(f"Simple API: provenance of {name!r} is neither a URL nor null")
+        if name in parsed:
+            problems.append(f"Simple API lists {name!r} more than once; the last entry is used")
+        parsed[name] = _SimpleFile(sha.lower() if isinstance(sha, str) else None, key, prov_url)
+    present = [f for f in parsed.values() if f.key is not ProvenanceKey.ABSENT]
+    version = _api_tuple(api_version)
+    shown = api_version if api_version is not None else "without api-version"
+    if version is not None and version >= (1, 3) and (present or not parsed):
+        if present and len(present) < len(parsed):
+            problems.append(
+                f"Simple API {shown}: {len(parsed) - len(present)} of {len(parsed)} files "
+                "have no `provenance` key; their provenance is unknown"
+            )
+        return _SimpleView(
+            Pep740Support.YES,
+            f"the index serves PEP 740 (Simple API {shown})",
+            api_version,
+            parsed,
+            evidence,
+        )
+    if not present:
+        return _SimpleView(
+            Pep740Support.NO,
+            f"provenance unknown: this index does not serve PEP 740 (Simple API {shown}, "
+            "no `provenance` key)",
+            api_version,
+            parsed,
+            evidence,
+        )
+    return _SimpleView(
+        Pep740Support.UNKNOWN,
+        f"provenance unknown: Simple API {shown} predates PEP 740 (1.3) yet files carry a "
+        "`provenance` key",
+        api_version,
+        parsed,
+        evidence,
+    )
+
+
+def load_index_snapshot(store: EvidenceStore, base_url: str, project: str) -> IndexSnapshot:
+    """Join the stored JSON API and Simple API answers for `project` at `base_url`.
+
+    Raises `OfflineMiss` when the JSON API answer is not in the case, `SourceResponseError` when
+    the project does not exist (404), the JSON API failed, or its body is not usable JSON.
+    """
+    normalized = check_project_name(project)
+    url = json_api_url(base_url, project)
+    response = _final(store, url)
+    if response is None and project != normalized:
+        response = _final(store, json_api_url(base_url, normalized))
+    if response is None:
+        raise OfflineMiss(
+            f"the case holds no JSON API response for {project!r} ({url})",
+            url=url,
+            hint="collect the project first (run without --offline)",
+        )
+    if response.status == 404:
+        raise SourceResponseError(
+            f"project not found: {project!r} does not exist on {check_base_url(base_url)} "
+            f"({response.url} answered 404)",
+            url=response.url,
+            status=404,
+            body_excerpt=_excerpt(response),
+            hint="check the spelling, or whether the project was removed",
+        )
+    if response.status != 200:
+        raise SourceResponseError(
+            f"the JSON API answered HTTP {response.status} for {response.url}",
+            url=response.url,
+            status=response.status,
+            body_excerpt=_excerpt(response),
+            hint="re-run the collection later; the stored failure will be retried",
+        )
+    try:
+        doc = json.loads(response.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SourceResponseError(
+            f"malformed JSON from {response.url}: {exc}",
+            url=response.url,
+            status=response.status,
+            body_excerpt=_excerpt(response),
+        ) from exc
+    if not isinstance(doc, dict):
+        raise SourceResponseError(
+            f"the JSON API response from {response.url} is a {type(doc).__name__}, not an object",
+            url=response.url,
+            status=response.status,
+            body_excerpt=_excerpt(response),
+        )
+    problems: list[str] = []
+    info = doc.get("info")
+    if not isinstance(info, dict):
+        problems.append("JSON API response has no `info` object")
+        info = {}
+    display_name = info.get("name")
+    if not isinstance(display_name, str) or not display_name:
+        problems.append("JSON API `info.name` is missing; using the normalized name")
+        display_name = normalized
+    elif canonicalize_name(display_name) != normalized:
+        problems.append(f"JSON API `info.name` {display_name!r} is not the project {normalized!r}")
+    releases = doc.get("releases")
+    grouped: list[tuple[str, str, list[Any]]] = []  # (version, pointer prefix, entries)
+    if isinstance(releases, dict):
+        for version, entries in releases.items():
+            if not isinstance(entries, list):
+                problems.append(f"release {version!r}: file list is a {type(entries).__name__}")
+                entries = []
+            grouped.append((str(version), _pointer("releases", str(version)), entries))
+    else:
+        urls = doc.get("urls")
+        current = info.get("version")
+        if releases is not None or not isinstance(urls, list) or not isinstance(current, str):
+            raise SourceResponseError(
+                f"the JSON API response from {response.url} has no usable `releases`",
+                url=response.url,
+                status=response.status,
+                body_excerpt=_excerpt(response),
+            )
+        problems.append(
+            "JSON API response has no `releases` key; only the latest release's files are known"
+        )
+        grouped.append((current, "/urls", urls))
+    files: list[DistFile] = []
+    for version, prefix, entries in grouped:
+        for i, entry in enumerate(entries):
+            pointer = f"{prefix}/{i}"
+            if not isinstance(entry, dict):
+                problems.append(f"{pointer}: file entry is a {type(entry).__name__}, ignored")
+                continue
+            files.append(
+                _dist_file(
+                    entry,
+                    project=normalized,
+                    version=version,
+                    pointer=pointer,
+                    response=response,
+                    problems=problems,
+                )
+            )
+        yanks = {(f.yanked, f.yanked_reason) for f in files if f.version == version}
+        if len(yanks) > 1:
+            problems.append(f"release {version!r}: files disagree on yanked/yanked_reason")
+    simple = _simple_view(store, simple_api_url(base_url, normalized), problems)
+    joined: list[DistFile] = []
+    seen: set[str] = set()
+    for f in files:
+        if f.filename in seen:
+            problems.append(f"JSON API lists {f.filename!r} more than once")
+        seen.add(f.filename)
+        entry = simple.files.get(f.filename)
+        if entry is None:
+            if simple.files or simple.pep740 is not Pep740Support.UNKNOWN:
+                problems.append(f"{f.filename!r} is in the JSON API but not in the Simple API")
+            joined.append(f)
+            continue
+        if entry.sha256 is not None and f.sha256 and entry.sha256 != f.sha256:
+            problems.append(
+                f"sha256 of {f.filename!r} differs: JSON API {f.sha256}, Simple API {entry.sha256}"
+            )
+        joined.append(
+            DistFile(
+                **{
+                    **f.__dict__,
+                    "provenance_key": entry.key,
+                    "provenance_url": entry.url,
+                }
+            )
+        )
+    problems.extend(
+        f"{name!r} is in the Simple API but not in the JSON API"
+        for name in simple.files
+        if name not in seen
+    )
+    far = datetime.max.replace(tzinfo=UTC)
+    joined.sort(key=lambda f: (f.upload_time or far, f.filename))
+    versions = sorted({v for v, _, _ in grouped}, key=_version_key)
+    serial = doc.get("last_serial")
+    return IndexSnapshot(
+        project=normalized,
+        display_name=display_name,
+        pep740=simple.pep740,
+        pep740_reason=simple.reason,
+        api_version=simple.api_version,
+        versions=tuple(versions),
+        files=tuple(joined),
+        json_evidence=response.evidence(note="PyPI JSON API"),
+        simple_evidence=simple.evidence,
+        problems=tuple(problems),
+        last_serial=serial if isinstance(serial, int) and not isinstance(serial, bool) else None,
+    )

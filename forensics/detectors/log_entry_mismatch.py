@@ -1,0 +1,59 @@
+"""Detector: the log's copy of an attestation's entry differs from the copy PyPI serves.
+
+An attestation embeds its transparency-log entry (body, integrated time, index, SET, proof). The
+log is append-only and independently operated, so the entry it serves for the same UUID must say
+the same thing; a difference means one of the two copies was altered, and a served entry that
+fails independent verification (proof, checkpoint, SET) cannot vouch for the signing time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from forensics.detectors.interface import (
+    AnalysisContext,
+    Detector,
+    DetectorInfo,
+    Requirement,
+    doc_paragraph,
+)
+from forensics.models import Confidence, Finding, Severity
+
+MOTIVATION = doc_paragraph(__doc__)
+
+
+class LogEntryMismatch(Detector):
+    """One finding per served entry that differs from, or fails to verify against, the log."""
+
+    info = DetectorInfo(
+        id="log-entry-mismatch",
+        title="Transparency-log entry differs from the copy embedded in the provenance",
+        requires=frozenset({Requirement.REKOR}),
+        motivation=MOTIVATION,
+    )
+
+    def run(self, ctx: AnalysisContext) -> Sequence[Finding]:
+        """Report differences and independent-verification failures."""
+        if ctx.rekor is None:
+            return []
+        out = []
+        for cc in ctx.rekor.crosschecks:
+            problems = list(cc.differences)
+            if cc.verification:
+                problems.append(f"the log's copy fails verification: {cc.verification}")
+            if not problems:
+                continue
+            rel = ctx.timeline.release(cc.version)
+            fv = next((f for f in rel.files if f.dist.filename == cc.filename), None) if rel else None
+            out.append(
+                self.finding(
+                    severity=Severity.HIGH,
+                    confidence=Confidence.HIGH,
+                    summary=f"{cc.filename}: log entry {cc.log_index}: " + "; ".join(problems),
+                    release=rel,
+                    file=fv,
+                    evidence=cc.evidence,
+                    values={"log_index": str(cc.log_index)},
+                )
+            )
+        return out

@@ -1,0 +1,70 @@
+"""`forensics lab ...`: build, serve and list lab worlds (wired into the main CLI)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from forensics.errors import InputError
+
+
+def resolve_scenario(target: str) -> Path:
+    """A scenario path, or the name of a shipped scenario (`ultralytics-2024-12`)."""
+    from forensics.lab.scenario import shipped_scenarios
+
+    path = Path(target)
+    if path.exists():
+        return path
+    shipped = shipped_scenarios()
+    if target in shipped:
+        return shipped[target]
+    raise InputError(
+        f"{target} is neither a file nor a shipped scenario",
+        hint="shipped scenarios: " + ", ".join(sorted(shipped)),
+    )
+
+
+def _build(args: argparse.Namespace) -> int:
+    from forensics.lab.build import build_world
+    from forensics.lab.scenario import load_scenario
+
+    out = build_world(load_scenario(resolve_scenario(args.scenario)), args.output, seed=args.seed)
+    sys.stdout.write(f"built world in {out}\n")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from forensics.lab.serve import run_serve
+
+    target = Path(args.target)
+    if not target.exists():
+        args.target = str(resolve_scenario(args.target))
+    return run_serve(args)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from forensics.lab.scenario import load_scenario, shipped_scenarios
+
+    for name, path in sorted(shipped_scenarios().items()):
+        description = load_scenario(path).description.strip().splitlines()
+        sys.stdout.write(f"{name:36} {description[0] if description else ''}\n")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add the `lab` command group."""
+    from forensics.lab.serve import register_serve_cli
+
+    lab = subparsers.add_parser("lab", help="the lab: a local Sigstore + PyPI + Rekor + GitHub world")
+    sub = lab.add_subparsers(dest="lab_command", required=True)
+    b = sub.add_parser("build", help="build a scenario's world into a directory")
+    b.add_argument("scenario", help="scenario file or shipped scenario name")
+    b.add_argument("-o", "--output", type=Path, required=True)
+    b.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    b.set_defaults(func=_build)
+    register_serve_cli(sub)
+    sub.choices["serve"].set_defaults(func=_serve)
+    ls = sub.add_parser("scenarios", help="list the shipped scenarios")
+    ls.set_defaults(func=_list)

@@ -1,0 +1,306 @@
+"""Recover releases the index no longer serves, and cross-check served entries, from the log.
+
+PyPI deletes a release's provenance together with the release, but the transparency log keeps
+every signing event. Starting from (1) the signing identities (certificate SANs) seen in the
+project's own verified attestations, (2) the digests of every file the index serves and (3) intel
+seeds with citations, we search the log, fetch each entry, verify it independently, and keep the
+entries that carry the project's identity but match no served file.
+
+The same `gather()` runs twice with the same inputs: at collection time against the live log (the
+client stores every answer), and at analysis time against the evidence store (`RecordedRekor`),
+so offline re-analysis makes exactly the same requests and gets exactly the same answers.
+
+A dsse/0.0.1 entry does not contain the in-toto statement (Rekor stores only its hash, see
+sigstore/rekor `pkg/types/dsse/README.md`), so a recovered entry's version comes from its ref
+(`refs/tags/v1.2.3`), or from an intel seed naming it; otherwise it stays unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from packaging.version import InvalidVersion, Version
+
+from forensics.errors import ForensicsError, OfflineMiss, SourceUnavailable
+from forensics.evidence import EvidenceStore
+from forensics.intel import IntelSeed
+from forensics.models import EvidenceRef, FileProvenance
+from forensics.rekor.client import SearchResult
+from forensics.rekor.entry import LogInfo, RekorEntry
+from forensics.rekor.verify import EntryVerification, LogKeys, compare_entries, verify_entry
+from forensics.timeline import RecoveredEntry
+
+_TAG_REF = re.compile(r"^refs/tags/(?:v|release-|rel-)?(?P<version>[0-9][^/]*)$")
+
+
+class RekorReader(Protocol):
+    """The read API shared by `RekorClient` (live) and `RecordedRekor` (offline)."""
+
+    base_url: str
+
+    def log_info(self) -> LogInfo: ...  # noqa: D102
+    def entry_by_index(self, index: int) -> RekorEntry: ...  # noqa: D102
+    def entry_by_uuid(self, uuid_or_entry_id: str) -> RekorEntry: ...  # noqa: D102
+    def search_hash(self, sha256_hex: str) -> SearchResult: ...  # noqa: D102
+    def search_subject(self, san: str) -> SearchResult: ...  # noqa: D102
+
+
+@dataclass
+class Gathered:
+    """What the log said, keyed by entry UUID, plus what could not be asked or answered."""
+
+    entries: dict[str, RekorEntry] = field(default_factory=dict)
+    found_by: dict[str, set[str]] = field(default_factory=dict)
+    """uuid -> how it was found (`subject:<san>`, `sha256:<digest>`, `intel:<citation>`, ...)."""
+    by_index: dict[int, str] = field(default_factory=dict)
+    """global log index -> uuid, for entries fetched by index."""
+    problems: list[str] = field(default_factory=list)
+    log_info: LogInfo | None = None
+    """The log's current head and shards (maps shard-local to global indexes)."""
+
+    def add(self, entry: RekorEntry, how: str) -> str:
+        """Remember an entry and how it was found."""
+        self.entries.setdefault(entry.uuid, entry)
+        self.found_by.setdefault(entry.uuid, set()).add(how)
+        return entry.uuid
+
+
+def _try(g: Gathered, what: str, fn: Any, *args: Any) -> Any:
+    """Run one log request; a failure becomes a recorded problem, never a crash."""
+    try:
+        return fn(*args)
+    except SourceUnavailable as exc:
+        g.problems.append(f"{what} could not be checked: log unreachable ({exc.message})")
+    except OfflineMiss:
+        g.problems.append(f"{what} could not be checked: not in the case (collect online first)")
+    except ForensicsError as exc:
+        g.problems.append(f"{what}: {exc.message}")
+    return None
+
+
+def gather(
+    reader: RekorReader,
+    *,
+    sans: Iterable[str],
+    digests: Iterable[str],
+    intel: Sequence[IntelSeed],
+    embedded_indexes: Iterable[int],
+) -> Gathered:
+    """Ask the log everything the recovery needs, in a deterministic order."""
+    g = Gathered()
+    g.log_info = _try(g, "the log's current state", reader.log_info)
+    for index in sorted(set(embedded_indexes)):
+        entry = _try(g, f"log entry {index}", reader.entry_by_index, index)
+        if entry is not None:
+            g.by_index[index] = g.add(entry, f"embedded:{index}")
+    searches: list[tuple[str, str]] = [("subject", s) for s in sorted(set(sans))]
+    searches += [("sha256", d) for d in sorted(set(digests))]
+    searches += [("sha256", s.value) for s in intel if s.kind == "sha256"]
+    seen: set[tuple[str, str]] = set()
+    for kind, value in searches:
+        if (kind, value) in seen:
+            continue
+        seen.add((kind, value))
+        fn = reader.search_subject if kind == "subject" else reader.search_hash
+        result: SearchResult | None = _try(g, f"search {kind}:{value}", fn, value)
+        if result is None:
+            continue
+        if not result.supported:
+            g.problems.append(result.reason)
+            continue
+        for uuid in sorted(result.uuids):
+            entry = _try(g, f"log entry {uuid}", reader.entry_by_uuid, uuid)
+            if entry is not None:
+                g.add(entry, f"{kind}:{value}")
+    for seed in intel:
+        if seed.kind == "log_index":
+            entry = _try(g, f"log entry {seed.value} ({seed.citation})", reader.entry_by_index,
+                         int(seed.value))
+            if entry is not None:
+                g.by_index[int(seed.value)] = g.add(entry, f"intel:{seed.kind}:{seed.value}")
+        elif seed.kind == "uuid":
+            entry = _try(g, f"log entry {seed.value} ({seed.citation})", reader.entry_by_uuid, seed.value)
+            if entry is not None:
+                g.add(entry, f"intel:{seed.kind}:{seed.value}")
+    return g
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """The log's copy of an entry embedded in PyPI provenance, compared and re-verified."""
+
+    filename: str
+    version: str
+    log_index: int
+    differences: tuple[str, ...]
+    verification: str
+    """'' when the served entry verified independently, else the failed checks."""
+    evidence: tuple[EvidenceRef, ...]
+
+
+@dataclass(frozen=True)
+class RekorView:
+    """Everything the analysis learned from the log."""
+
+    base_url: str
+    recovered: tuple[RecoveredEntry, ...]
+    crosschecks: tuple[CrossCheck, ...]
+    problems: tuple[str, ...]
+
+
+def version_from_ref(ref: str | None) -> str | None:
+    """`refs/tags/v8.3.41` -> `8.3.41` when it is a valid version; branches say nothing."""
+    if not ref:
+        return None
+    m = _TAG_REF.match(ref)
+    if not m:
+        return None
+    try:
+        return str(Version(m.group("version")))
+    except InvalidVersion:
+        return None
+
+
+def _entry_evidence(store: EvidenceStore, base_url: str, uuid: str, how: set[str],
+                    by_index: Mapping[int, str]) -> tuple[EvidenceRef, ...]:
+    base = base_url.rstrip("/")
+    urls = [f"{base}/api/v1/log/entries/{uuid}"]
+    urls += [f"{base}/api/v1/log/entries?logIndex={i}" for i, u in sorted(by_index.items()) if u == uuid]
+    refs = []
+    for url in urls:
+        stored = store.latest(url)
+        if stored is not None:
+            refs.append(stored.evidence(note="transparency-log entry"))
+    for h in sorted(how):
+        kind, _, value = h.partition(":")
+        if kind in ("subject", "sha256"):
+            q = {"subject": value} if kind == "subject" else {"hash": f"sha256:{value}"}
+            body = json.dumps(q, sort_keys=True).encode()
+            stored = store.latest(f"{base}/api/v1/index/retrieve", method="POST", request_body=body)
+            if stored is not None:
+                refs.append(stored.evidence(note=f"found by {kind} search"))
+    return tuple(dict.fromkeys(refs))
+
+
+def reconcile(
+    store: EvidenceStore,
+    g: Gathered,
+    *,
+    base_url: str,
+    keys: LogKeys,
+    served: Mapping[str, tuple[str, str, FileProvenance]],
+    project_repositories: frozenset[str],
+    intel: Sequence[IntelSeed],
+) -> RekorView:
+    """Sort gathered entries into cross-checks of served files and recovered entries.
+
+    `served`: filename -> (version, sha256, provenance) for every file the index lists.
+    `project_repositories`: source repository URIs of the project's verified attestations; an
+    entry "carries the project's identity" when its certificate names one of them.
+    """
+    embedded = embedded_index(store, served)
+    by_digest = {sha: (fn, ver) for fn, (ver, sha, _fp) in served.items()}
+    crosschecks: list[CrossCheck] = []
+    recovered: list[RecoveredEntry] = []
+    problems = list(g.problems)
+    offsets = g.log_info.shard_offsets() if g.log_info is not None else None
+    for uuid in sorted(g.entries, key=lambda u: (g.entries[u].log_index, u)):
+        entry = g.entries[uuid]
+        how = g.found_by.get(uuid, set())
+        ev = _entry_evidence(store, base_url, uuid, how, g.by_index)
+        result: EntryVerification = verify_entry(entry, keys, shard_offsets=offsets)
+        if uuid in embedded:
+            served_name, served_version, copy = embedded[uuid]
+            diffs = compare_entries(copy, entry)
+            crosschecks.append(CrossCheck(served_name, served_version, entry.log_index, tuple(diffs),
+                                          "" if result.ok else result.reason, ev))
+            continue
+        decoded = result.decoded
+        claims = dict(decoded.claims) if decoded else {}
+        repo = claims.get("source_repository", "")
+        digest_hits = [h.partition(":")[2] for h in how if h.startswith("sha256:")]
+        served_hits = sorted({by_digest[d] for d in digest_hits if d in by_digest})
+        seed = _matching_seed(intel, entry, uuid, digest_hits)
+        if repo not in project_repositories and seed is None and not served_hits:
+            # Found by a search but neither ours nor named by intel: not part of this project.
+            problems.append(f"log entry {entry.log_index} ({repo or 'no repository claim'}) "
+                            "does not carry the project's identity; ignored")
+            continue
+        version: str | None = None
+        source = ""
+        subject: str | None = None
+        if served_hits:
+            subject, version = served_hits[0]
+            source = "digest"
+        elif (v := version_from_ref(claims.get("source_ref"))) is not None:
+            version, source = v, "ref"
+        if seed is not None:
+            subject = subject or seed.filename
+            if version is None and seed.version:
+                version, source = seed.version, "intel"
+        note_parts = []
+        if served_hits:
+            note_parts.append(f"an additional log entry for served file {served_hits[0][0]}")
+        if seed is not None:
+            note_parts.append(f"named by intel {seed.citation}")
+        if not result.ok:
+            note_parts.append(f"entry failed verification: {result.reason}")
+        if repo and repo not in project_repositories:
+            note_parts.append(f"signed by {repo}, not by the project's repository")
+        recovered.append(
+            RecoveredEntry(
+                log_entry=result.to_log_entry(),
+                claims=claims,
+                subject_name=subject,
+                subject_sha256=(digest_hits[0] if digest_hits else
+                                (seed.value if seed and seed.kind == "sha256" else None)),
+                version=version,
+                version_source=source,
+                evidence=ev + ((seed.evidence,) if seed and seed.evidence else ()),
+                note="; ".join(note_parts),
+            )
+        )
+    return RekorView(base_url, tuple(recovered), tuple(crosschecks), tuple(problems))
+
+
+def _matching_seed(intel: Sequence[IntelSeed], entry: RekorEntry, uuid: str,
+                   digests: Sequence[str]) -> IntelSeed | None:
+    for seed in intel:
+        if seed.kind == "log_index" and int(seed.value) == entry.log_index:
+            return seed
+        if seed.kind == "uuid" and seed.value.endswith(uuid):
+            return seed
+        if seed.kind == "sha256" and seed.value in digests:
+            return seed
+    return None
+
+
+def embedded_entries(raw_provenance: bytes) -> list[RekorEntry]:
+    """Every transparency entry embedded in a PEP 740 provenance object (bundle form)."""
+    out: list[RekorEntry] = []
+    try:
+        data = json.loads(raw_provenance)
+        for bundle in data.get("attestation_bundles", []):
+            for att in bundle.get("attestations", []):
+                for tle in att.get("verification_material", {}).get("transparency_entries", []):
+                    out.append(RekorEntry.from_bundle(tle))
+    except (ValueError, AttributeError, TypeError, ForensicsError):
+        return out  # the provenance verdict already reports a malformed object
+    return out
+
+
+def embedded_index(
+    store: EvidenceStore, served: Mapping[str, tuple[str, str, FileProvenance]]
+) -> dict[str, tuple[str, str, RekorEntry]]:
+    """uuid -> (filename, version, the entry as embedded in the stored provenance object)."""
+    out: dict[str, tuple[str, str, RekorEntry]] = {}
+    for filename, (version, _sha, fp) in sorted(served.items()):
+        if fp.evidence is None or not fp.attestations:
+            continue
+        for entry in embedded_entries(store.blob(fp.evidence.sha256)):
+            out.setdefault(entry.uuid, (filename, version, entry))
+    return out

@@ -1,0 +1,701 @@
+"""Independent verification of one Rekor entry, check by check, with the reason for each outcome.
+
+sigstore-python verifies a log entry only as part of a whole bundle and answers pass/fail. For
+forensics we need to know *which* property failed (the leaf, the proof, the signed root, the
+promise) and to check what sigstore-python does not: that the checkpoint's size and root are the
+ones the proof was made against, that the key hint and validity window of the log key fit, and
+that global index, shard index, tree ID, UUID and entry ID agree with each other.
+
+Checks, in order (each yields one `Check` with `pass`, `fail` or `skip` and a reason):
+
+``body``            the body decodes and its kind equals the declared `kindVersion`
+``uuid``            leaf hash of the body = UUID; the entry ID (REST key) = %016x(treeID) + UUID
+``log_key``         the entry's log ID names a trusted key, valid at the integration time
+``inclusion_proof`` RFC 6962 audit path from the leaf reproduces the proof's rootHash
+``checkpoint``      the checkpoint parses and its size/root equal the proof's treeSize/rootHash
+``checkpoint_signature`` a signature with a trusted key hint verifies over the note body
+``set``             the SET verifies over RFC 8785 {body, integratedTime, logID, logIndex(global)}
+``index``           global index = shard index + shard offset (when the offset is known)
+
+Rekor v2 entries carry no integration time and no SET: `set` is skipped with that reason and the
+entry's time is reported as absent (or as the RFC 3161 time if the caller supplies one) — never
+invented from the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from forensics.errors import InputError
+from forensics.models import LogEntry, isoformat, parse_time, utc
+from forensics.rekor import merkle
+from forensics.rekor.entry import (
+    DecodedBody,
+    MalformedEntry,
+    RekorEntry,
+    decode_body,
+    entry_id_for,
+    split_entry_id,
+)
+from forensics.rekor.note import Checkpoint, NoteError, parse_checkpoint, set_payload
+
+
+class Outcome(enum.StrEnum):
+    """Result of one check."""
+
+    PASS = "pass"  # noqa: S105 - an outcome label, not a password
+    FAIL = "fail"
+    SKIP = "skip"
+    """Not applicable or not checkable with what we have; the reason says why."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verification step and its outcome."""
+
+    name: str
+    outcome: Outcome
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        """Serialise for reports."""
+        return {"name": self.name, "outcome": self.outcome.value, "reason": self.reason}
+
+
+# -- trusted log keys -------------------------------------------------------------------------
+
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+
+
+@dataclass(frozen=True)
+class LogKey:
+    """One transparency log's public key, with every identifier derived from it."""
+
+    base_url: str
+    key: PublicKey = field(repr=False)
+    key_details: str
+    log_id: bytes
+    """sha256 of the DER SubjectPublicKeyInfo (Rekor v1 logID), recomputed from the key."""
+    checkpoint_key_id: bytes
+    """C2SP signed-note key ID: Ed25519 sha256(name || 0x0A || 0x01 || key); ECDSA = log_id."""
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        """The note key name: the host of the log's base URL."""
+        return urlsplit(self.base_url).netloc or self.base_url
+
+    @property
+    def key_hint(self) -> bytes:
+        """The 4-byte key hint that prefixes this key's checkpoint signatures."""
+        return self.checkpoint_key_id[:4]
+
+    def matches_id(self, ident: bytes) -> bool:
+        """True if `ident` is this key's log ID or checkpoint key ID."""
+        return ident in (self.log_id, self.checkpoint_key_id)
+
+    def valid_at(self, when: datetime) -> bool:
+        """True if `when` lies in the key's validFor window (end exclusive)."""
+        if self.valid_from is not None and when < self.valid_from:
+            return False
+        return not (self.valid_until is not None and when >= self.valid_until)
+
+    def verify(self, signature: bytes, data: bytes) -> None:
+        """Raise `InvalidSignature` unless `signature` is this key's signature over `data`."""
+        if isinstance(self.key, ed25519.Ed25519PublicKey):
+            self.key.verify(signature, data)
+        else:
+            self.key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+
+    @classmethod
+    def from_public_key(
+        cls,
+        key_bytes: bytes,
+        base_url: str,
+        *,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+    ) -> LogKey:
+        """Build from a PEM or DER public key (ECDSA P-256 or Ed25519)."""
+        try:
+            if key_bytes.lstrip().startswith(b"-----BEGIN"):
+                loaded = serialization.load_pem_public_key(key_bytes)
+            else:
+                loaded = serialization.load_der_public_key(key_bytes)
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"log key for {base_url} does not parse: {exc}") from exc
+        spki = loaded.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        log_id = hashlib.sha256(spki).digest()
+        if isinstance(loaded, ed25519.Ed25519PublicKey):
+            raw = loaded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            name = urlsplit(base_url).netloc or base_url
+            # C2SP signed-note key ID, signature type 0x01 (Ed25519); Rekor v2 puts it in logId.
+            ckid = hashlib.sha256(name.encode() + b"\n\x01" + raw).digest()
+            return cls(base_url, loaded, "PKIX_ED25519", log_id, ckid, valid_from, valid_until)
+        if isinstance(loaded, ec.EllipticCurvePublicKey) and isinstance(loaded.curve, ec.SECP256R1):
+            # Rekor v1 checkpoints use the first 4 bytes of the log ID as the key hint.
+            return cls(
+                base_url, loaded, "PKIX_ECDSA_P256_SHA_256", log_id, log_id, valid_from, valid_until
+            )
+        raise InputError(
+            f"log key for {base_url} is {type(loaded).__name__}; only ECDSA P-256 and Ed25519 "
+            "transparency-log keys are supported"
+        )
+
+
+@dataclass(frozen=True)
+class LogKeys:
+    """The transparency-log keys of a Sigstore trusted root, looked up by recomputed IDs."""
+
+    keys: tuple[LogKey, ...]
+    problems: tuple[str, ...] = ()
+    """Entries of the trusted root that were skipped or disagree with the file, with reasons."""
+
+    def by_log_id(self, ident: bytes) -> LogKey | None:
+        """The key whose log ID (or C2SP checkpoint key ID) is `ident`."""
+        return next((k for k in self.keys if k.matches_id(ident)), None)
+
+    def by_key_hint(self, hint: bytes) -> list[LogKey]:
+        """Keys whose checkpoint key hint is `hint` (4 bytes; collisions are possible)."""
+        return [k for k in self.keys if k.key_hint == hint]
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> LogKeys:
+        """Read `trusted_root.json`."""
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text("utf-8"))
+        except OSError as exc:
+            raise InputError(f"cannot read trusted root {p}: {exc.strerror or exc}") from exc
+        except ValueError as exc:
+            raise InputError(f"trusted root {p} is not JSON: {exc}") from exc
+        return cls.from_trusted_root(data, source=str(p))
+
+    @classmethod
+    def from_trusted_root(cls, data: Any, *, source: str = "trusted root") -> LogKeys:
+        """Parse the `tlogs` list of a Sigstore `TrustedRoot` (protobuf JSON)."""
+        tlogs = data.get("tlogs") if isinstance(data, Mapping) else None
+        if not isinstance(tlogs, list):
+            raise InputError(f"{source} has no `tlogs` list: not a Sigstore trusted root")
+        keys: list[LogKey] = []
+        problems: list[str] = []
+        for i, t in enumerate(tlogs):
+            where = f"{source} tlogs[{i}]"
+            try:
+                pk = t["publicKey"]
+                raw = base64.b64decode(pk["rawBytes"], validate=True)
+                window = pk.get("validFor") or {}
+                key = LogKey.from_public_key(
+                    raw,
+                    str(t.get("baseUrl", "")),
+                    valid_from=parse_time(window["start"]) if window.get("start") else None,
+                    valid_until=parse_time(window["end"]) if window.get("end") else None,
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                problems.append(f"{where}: skipped, malformed entry ({exc})")
+                continue
+            # The file's logId is only a label: we recompute it from the key and record any
+            # disagreement, because a trusted root edited to alias one key under another
+            # log's ID must not redirect lookups.
+            stated = (t.get("logId") or {}).get("keyId")
+            if stated is not None:
+                try:
+                    stated_raw = base64.b64decode(stated, validate=True)
+                except ValueError:
+                    stated_raw = b""
+                if not key.matches_id(stated_raw):
+                    problems.append(
+                        f"{where} ({key.base_url}): stated logId {stated} does not match the key "
+                        f"(recomputed {base64.b64encode(key.checkpoint_key_id).decode()})"
+                    )
+            keys.append(key)
+        return cls(tuple(keys), tuple(problems))
+
+    @classmethod
+    def of(cls, *keys: LogKey) -> LogKeys:
+        """A key set from explicit keys (the lab log's `publicKey`)."""
+        return cls(tuple(keys))
+
+
+def sigstore_production_root() -> Path:
+    """Path of the production `trusted_root.json` embedded in the installed sigstore wheel.
+
+    Its freshness is not verified (formats.md §8.3): pass a pinned trusted root for evidence.
+    """
+    import sigstore
+
+    base = Path(sigstore.__file__).parent / "_store" / "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"
+    return base / "trusted_root.json"
+
+
+# -- verification -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryVerification:
+    """Every check on one entry, and the identifiers the checks established."""
+
+    entry: RekorEntry
+    checks: tuple[Check, ...]
+    decoded: DecodedBody | None
+    uuid: str
+    tree_id: str | None
+    entry_id: str | None
+    shard_index: int | None
+    global_index: int | None
+    integrated_time: datetime | None
+    time_source: str | None
+    """`rekor_v1_integrated_time` (SET-bound), `rfc3161_tsa` (caller-supplied), or None."""
+    log_key: LogKey | None
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed and the proof, checkpoint and its signature passed."""
+        required = ("inclusion_proof", "checkpoint", "checkpoint_signature")
+        return not self.failed and all(self.outcome(n) is Outcome.PASS for n in required)
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the checks that failed."""
+        return [c.name for c in self.checks if c.outcome is Outcome.FAIL]
+
+    def outcome(self, name: str) -> Outcome | None:
+        """The outcome of check `name` (None if it did not run)."""
+        return next((c.outcome for c in self.checks if c.name == name), None)
+
+    def check(self, name: str) -> Check | None:
+        """The check called `name`."""
+        return next((c for c in self.checks if c.name == name), None)
+
+    @property
+    def reason(self) -> str:
+        """The failed checks' reasons joined, or '' when verified."""
+        return "; ".join(f"{c.name}: {c.reason}" for c in self.checks if c.outcome is Outcome.FAIL)
+
+    def to_log_entry(self) -> LogEntry:
+        """The shared model's view of this entry."""
+        cp = self.entry.checkpoint
+        return LogEntry(
+            log_index=self.entry.log_index,
+            integrated_time=self.integrated_time,
+            kind=self.decoded.kind if self.decoded else (self.entry.kind_version or "unknown"),
+            log_id=self.entry.log_id_hex,
+            shard_log_index=self.shard_index,
+            tree_size=self.entry.inclusion_proof.tree_size if self.entry.inclusion_proof else None,
+            checkpoint_origin=cp.origin if cp else None,
+            uuid=self.uuid,
+            verified=self.ok,
+            time_source=self.time_source or "none",
+            reason=self.reason if not self.ok else "",
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialise for reports and `--format json`."""
+        d = self.decoded
+        return {
+            "log_index": self.global_index,
+            "shard_log_index": self.shard_index,
+            "uuid": self.uuid,
+            "entry_id": self.entry_id,
+            "tree_id": self.tree_id,
+            "log_id": self.entry.log_id_hex,
+            "log_url": self.log_key.base_url if self.log_key else None,
+            "integrated_time": isoformat(self.integrated_time),
+            "time_source": self.time_source,
+            "kind": d.kind if d else self.entry.kind_version,
+            "san": list(d.san) if d else [],
+            "claims": dict(sorted(d.claims.items())) if d else {},
+            "artifact_sha256": d.artifact_sha256 if d else None,
+            "payload_sha256": d.payload_sha256 if d else None,
+            "body_problems": list(d.problems) if d else [],
+            "verified": self.ok,
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+
+def verify_entry(
+    entry: RekorEntry,
+    keys: LogKeys,
+    *,
+    shard_offsets: Mapping[str, int] | None = None,
+    tsa_time: datetime | None = None,
+) -> EntryVerification:
+    """Verify one entry against trusted log keys; never raises for a bad entry.
+
+    `shard_offsets` maps Rekor v1 tree IDs to the global index of their first entry
+    (`LogInfo.shard_offsets()`); without it the index check can only be partial.
+    `tsa_time` is an RFC 3161 time the caller verified (Rekor v2 bundles): it is reported as
+    the entry's time with `time_source="rfc3161_tsa"`, never as a log time.
+    """
+    checks: list[Check] = []
+
+    def add(name: str, outcome: Outcome, reason: str) -> None:
+        checks.append(Check(name, outcome, reason))
+
+    # body
+    decoded: DecodedBody | None = None
+    try:
+        decoded = decode_body(entry.body)
+    except MalformedEntry as exc:
+        add("body", Outcome.FAIL, exc.message)
+    else:
+        if entry.kind_version is not None and entry.kind_version != decoded.kind:
+            add(
+                "body",
+                Outcome.FAIL,
+                f"declared kind {entry.kind_version} but the body is {decoded.kind}",
+            )
+        elif decoded.problems:
+            add("body", Outcome.PASS, f"{decoded.kind}; not decoded: {'; '.join(decoded.problems)}")
+        else:
+            add("body", Outcome.PASS, f"{decoded.kind} body decoded")
+    is_v2 = decoded is not None and decoded.kind.endswith("/0.0.2")
+
+    # checkpoint parse (needed for tree ID before the UUID check)
+    proof = entry.inclusion_proof
+    checkpoint: Checkpoint | None = None
+    checkpoint_error = ""
+    if proof is not None and proof.checkpoint is not None:
+        try:
+            checkpoint = parse_checkpoint(proof.checkpoint)
+        except NoteError as exc:
+            checkpoint_error = str(exc)
+    tree_id = checkpoint.tree_id if checkpoint else None
+
+    # uuid / entry id
+    uuid = entry.uuid
+    entry_id = entry_id_for(tree_id, uuid) if tree_id is not None else None
+    if entry.entry_id is not None:
+        stated_tree, stated_uuid = split_entry_id(entry.entry_id)
+        if stated_uuid != uuid:
+            add(
+                "uuid",
+                Outcome.FAIL,
+                f"entry is served under UUID {stated_uuid} but its body hashes to {uuid}",
+            )
+        elif stated_tree is not None and tree_id is not None and stated_tree != tree_id:
+            add(
+                "uuid",
+                Outcome.FAIL,
+                f"entry ID names tree {stated_tree} but the checkpoint origin names tree {tree_id}",
+            )
+        else:
+            if stated_tree is not None:
+                entry_id = entry.entry_id
+                tree_id = tree_id or stated_tree
+            add("uuid", Outcome.PASS, f"body leaf hash equals the served ID {entry.entry_id}")
+    else:
+        add("uuid", Outcome.PASS, f"UUID {uuid} computed from the body (no served ID to compare)")
+
+    # log key
+    key = keys.by_log_id(entry.log_id)
+    itime = entry.integrated_at
+    if key is None:
+        add(
+            "log_key",
+            Outcome.FAIL,
+            f"log ID {entry.log_id_hex} is not the ID of any trusted log key "
+            f"({len(keys.keys)} keys loaded)",
+        )
+    elif itime is not None and not key.valid_at(itime):
+        add(
+            "log_key",
+            Outcome.FAIL,
+            f"integrated time {isoformat(itime)} is outside the validity window of "
+            f"{key.base_url}'s key ({isoformat(key.valid_from)} to "
+            f"{isoformat(key.valid_until) or 'open'})",
+        )
+    else:
+        add("log_key", Outcome.PASS, f"log ID names the key of {key.base_url}")
+
+    # inclusion proof
+    if proof is None:
+        add("inclusion_proof", Outcome.FAIL, "entry carries no inclusion proof")
+    else:
+        try:
+            merkle.verify_inclusion(
+                proof.log_index,
+                proof.tree_size,
+                merkle.leaf_hash(entry.body),
+                proof.hashes,
+                proof.root_hash,
+            )
+        except merkle.ProofError as exc:
+            add("inclusion_proof", Outcome.FAIL, str(exc))
+        else:
+            add(
+                "inclusion_proof",
+                Outcome.PASS,
+                f"leaf {proof.log_index} of a tree of {proof.tree_size} leads to the root hash",
+            )
+
+    # checkpoint content
+    if proof is None:
+        add("checkpoint", Outcome.FAIL, "no inclusion proof, hence no checkpoint")
+    elif proof.checkpoint is None:
+        add(
+            "checkpoint",
+            Outcome.FAIL,
+            "inclusion proof carries no checkpoint: its root hash is not signed by the log",
+        )
+    elif checkpoint is None:
+        add("checkpoint", Outcome.FAIL, f"checkpoint does not parse: {checkpoint_error}")
+    elif checkpoint.root_hash != proof.root_hash:
+        add(
+            "checkpoint",
+            Outcome.FAIL,
+            f"checkpoint root hash {checkpoint.root_hash.hex()} differs from the proof's root hash "
+            f"{proof.root_hash.hex()}",
+        )
+    elif checkpoint.tree_size != proof.tree_size:
+        add(
+            "checkpoint",
+            Outcome.FAIL,
+            f"checkpoint tree size {checkpoint.tree_size} differs from the proof's tree size "
+            f"{proof.tree_size}",
+        )
+    else:
+        add(
+            "checkpoint",
+            Outcome.PASS,
+            f"{checkpoint.origin!r} size {checkpoint.tree_size} matches the proof",
+        )
+
+    # checkpoint signature
+    if checkpoint is None:
+        add("checkpoint_signature", Outcome.SKIP, "no parsed checkpoint to check")
+    else:
+        add("checkpoint_signature", *_checkpoint_signature(checkpoint, keys))
+
+    # signed entry timestamp
+    time_source: str | None = None
+    integrated: datetime | None = None
+    if entry.signed_entry_timestamp is None or entry.integrated_time is None:
+        if is_v2 or (entry.signed_entry_timestamp is None and entry.integrated_time is None):
+            add(
+                "set",
+                Outcome.SKIP,
+                "no signed entry timestamp and no integrated time (Rekor v2 style): "
+                "the log attests no time for this entry",
+            )
+        elif entry.signed_entry_timestamp is None:
+            add(
+                "set",
+                Outcome.FAIL,
+                "integratedTime is present but no SET binds it: the time is unauthenticated",
+            )
+        else:
+            add("set", Outcome.FAIL, "a SET is present but the entry has no integratedTime")
+    elif key is None:
+        add("set", Outcome.FAIL, "cannot check the SET: the entry's log ID names no trusted key")
+    else:
+        payload = set_payload(
+            entry.body_b64, entry.integrated_time, entry.log_id_hex, entry.log_index
+        )
+        try:
+            key.verify(entry.signed_entry_timestamp, payload)
+        except InvalidSignature:
+            add(
+                "set",
+                Outcome.FAIL,
+                f"SET does not verify with {key.base_url}'s key over body, integratedTime "
+                f"{entry.integrated_time}, logID and global logIndex {entry.log_index}",
+            )
+        else:
+            add("set", Outcome.PASS, f"SET binds integratedTime {isoformat(itime)}")
+            integrated = itime
+            time_source = "rekor_v1_integrated_time"
+    if integrated is None and tsa_time is not None:
+        integrated = utc(tsa_time)
+        time_source = "rfc3161_tsa"
+
+    # index mapping
+    shard_index = proof.log_index if proof else None
+    add("index", *_index_check(entry, shard_index, tree_id, shard_offsets, is_v2))
+
+    return EntryVerification(
+        entry=entry,
+        checks=tuple(checks),
+        decoded=decoded,
+        uuid=uuid,
+        tree_id=tree_id,
+        entry_id=entry_id,
+        shard_index=shard_index,
+        global_index=entry.log_index,
+        integrated_time=integrated,
+        time_source=time_source,
+        log_key=key,
+    )
+
+
+def _checkpoint_signature(checkpoint: Checkpoint, keys: LogKeys) -> tuple[Outcome, str]:
+    hints = []
+    for sig in checkpoint.signatures:
+        hints.append(sig.key_hint.hex())
+        for key in keys.by_key_hint(sig.key_hint):
+            try:
+                key.verify(sig.signature, checkpoint.body)
+            except InvalidSignature:
+                return (
+                    Outcome.FAIL,
+                    f"signature by {sig.name!r} (key hint {sig.key_hint.hex()}) does not verify "
+                    f"with {key.base_url}'s key",
+                )
+            return Outcome.PASS, f"signed by {key.base_url} (key hint {sig.key_hint.hex()})"
+    return (
+        Outcome.FAIL,
+        f"no checkpoint signature has the key hint of a trusted log key (hints {', '.join(hints)}; "
+        f"trusted {', '.join(k.key_hint.hex() for k in keys.keys) or 'none'})",
+    )
+
+
+def _index_check(
+    entry: RekorEntry,
+    shard_index: int | None,
+    tree_id: str | None,
+    offsets: Mapping[str, int] | None,
+    is_v2: bool,
+) -> tuple[Outcome, str]:
+    if shard_index is None:
+        return Outcome.SKIP, "no inclusion proof: no shard index to relate to the global index"
+    if is_v2:
+        # Rekor v2 shards are separate logs with their own URL: there is no global numbering.
+        if entry.log_index != shard_index:
+            return Outcome.FAIL, f"Rekor v2 logIndex {entry.log_index} != proof index {shard_index}"
+        return Outcome.PASS, "Rekor v2: the log index is the tree index"
+    if entry.log_index < shard_index:
+        return (
+            Outcome.FAIL,
+            f"global index {entry.log_index} is smaller than the shard index {shard_index}",
+        )
+    delta = entry.log_index - shard_index
+    if tree_id is not None and offsets is not None and tree_id in offsets:
+        if delta != offsets[tree_id]:
+            return (
+                Outcome.FAIL,
+                f"global index {entry.log_index} - shard index {shard_index} = {delta}, but "
+                f"shard {tree_id} starts at global index {offsets[tree_id]}",
+            )
+        return Outcome.PASS, f"global = shard index + offset {delta} of tree {tree_id}"
+    return (
+        Outcome.SKIP,
+        f"global - shard index = {delta}; no shard offset known for tree {tree_id or '?'} "
+        "to confirm it",
+    )
+
+
+# -- consistency and comparison ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsistencyVerification:
+    """Outcome of checking that one checkpoint's tree is a prefix of another's."""
+
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed."""
+        return all(c.outcome is not Outcome.FAIL for c in self.checks)
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the failed checks."""
+        return [c.name for c in self.checks if c.outcome is Outcome.FAIL]
+
+
+def verify_consistency_proof(
+    old_checkpoint: Checkpoint | str,
+    new_checkpoint: Checkpoint | str,
+    proof: Sequence[bytes],
+    keys: LogKeys | None = None,
+) -> ConsistencyVerification:
+    """Check an RFC 6962 consistency proof between two checkpoints of the same log.
+
+    With `keys`, both checkpoints' signatures are checked too (an unsigned "old" checkpoint proves
+    nothing about what the log showed earlier).
+    """
+    checks: list[Check] = []
+    parsed: list[Checkpoint] = []
+    for label, cp in (("old", old_checkpoint), ("new", new_checkpoint)):
+        if isinstance(cp, str):
+            try:
+                cp = parse_checkpoint(cp)
+            except NoteError as exc:
+                checks.append(Check(f"{label}_checkpoint", Outcome.FAIL, f"does not parse: {exc}"))
+                continue
+        parsed.append(cp)
+        if keys is not None:
+            outcome, reason = _checkpoint_signature(cp, keys)
+            checks.append(Check(f"{label}_checkpoint_signature", outcome, reason))
+    if len(parsed) != 2:
+        return ConsistencyVerification(tuple(checks))
+    old, new = parsed
+    if old.origin != new.origin:
+        checks.append(
+            Check(
+                "origin",
+                Outcome.FAIL,
+                f"checkpoints are from different logs/shards: {old.origin!r} vs {new.origin!r}",
+            )
+        )
+        return ConsistencyVerification(tuple(checks))
+    checks.append(Check("origin", Outcome.PASS, f"both checkpoints are of {old.origin!r}"))
+    try:
+        merkle.verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, proof)
+    except merkle.ProofError as exc:
+        checks.append(Check("consistency_proof", Outcome.FAIL, str(exc)))
+    else:
+        checks.append(
+            Check(
+                "consistency_proof",
+                Outcome.PASS,
+                f"tree of size {old.tree_size} is a prefix of the tree of size {new.tree_size}",
+            )
+        )
+    return ConsistencyVerification(tuple(checks))
+
+
+def compare_entries(embedded: RekorEntry, served: RekorEntry) -> list[str]:
+    """Differences between the entry embedded in provenance and the log's copy of it.
+
+    The SET and inclusion proof are not compared: Rekor signs a fresh SET on every read and
+    proves inclusion against its current tree, so those legitimately differ.
+    """
+    diffs: list[str] = []
+    if embedded.body != served.body:
+        diffs.append(
+            f"body differs: embedded UUID {embedded.uuid}, the log serves UUID {served.uuid}"
+        )
+    if embedded.integrated_time != served.integrated_time:
+        diffs.append(
+            f"integratedTime differs: embedded {embedded.integrated_time}, "
+            f"log {served.integrated_time}"
+        )
+    if embedded.log_index != served.log_index:
+        diffs.append(f"logIndex differs: embedded {embedded.log_index}, log {served.log_index}")
+    if embedded.log_id != served.log_id:
+        diffs.append(f"logID differs: embedded {embedded.log_id_hex}, log {served.log_id_hex}")
+    return diffs
+
+
+def verify_all(entries: Iterable[RekorEntry], keys: LogKeys) -> list[EntryVerification]:
+    """Verify several entries with the same keys."""
+    return [verify_entry(e, keys) for e in entries]
