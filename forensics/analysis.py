@@ -27,11 +27,12 @@ from forensics.models import (
     Skipped,
     utc,
 )
-from forensics.provenance.verify import ProvenanceVerifier, load_trusted_root
+from forensics.provenance.verify import ProvenanceVerifier
 from forensics.rekor.client import RecordedRekor
-from forensics.rekor.recover import RekorView, gather, reconcile
-from forensics.rekor.verify import LogKeys, sigstore_production_root
-from forensics.timeline import Timeline, build_timeline
+from forensics.rekor.recover import RekorView, gather, reconcile, rekor_inputs
+from forensics.rekor.verify import LogKeys
+from forensics.timeline import ReportedRelease, Timeline, build_timeline
+from forensics.trust import TrustMaterial
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,7 +88,9 @@ def file_provenance(
 ) -> FileProvenance:
     """Decide one file's provenance status from what the case holds."""
     if snapshot.pep740 is not Pep740Support.YES:
-        return FileProvenance(ProvenanceStatus.UNKNOWN, snapshot.pep740_reason, (), snapshot.simple_evidence)
+        return FileProvenance(
+            ProvenanceStatus.UNKNOWN, snapshot.pep740_reason, (), snapshot.simple_evidence
+        )
     if dist.provenance_key is ProvenanceKey.NULL:
         return FileProvenance(
             ProvenanceStatus.ABSENT,
@@ -112,7 +115,10 @@ def file_provenance(
     ev = resp.evidence(note="Integrity API provenance")
     if resp.status == 404:
         return FileProvenance(
-            ProvenanceStatus.ABSENT, "the Integrity API answered 404: no provenance for this file", (), ev
+            ProvenanceStatus.ABSENT,
+            "the Integrity API answered 404: no provenance for this file",
+            (),
+            ev,
         )
     if resp.status == 403:
         return FileProvenance(
@@ -125,35 +131,8 @@ def file_provenance(
         return FileProvenance(
             ProvenanceStatus.UNKNOWN, f"the Integrity API answered HTTP {resp.status}", (), ev
         )
-    return verifier.verify_provenance(resp.body(), filename=dist.filename, sha256=dist.sha256, evidence=ev)
-
-
-@dataclass(frozen=True)
-class RekorInputs:
-    """What the log recovery starts from, derived from the index's own verified provenance."""
-
-    sans: tuple[str, ...]
-    digests: tuple[str, ...]
-    embedded_indexes: tuple[int, ...]
-    repositories: frozenset[str]
-
-
-def rekor_inputs(files: Sequence[DistFile], provenance: Mapping[str, FileProvenance]) -> RekorInputs:
-    """Signing identities, file digests and embedded log indexes of the served files."""
-    sans: set[str] = set()
-    repos: set[str] = set()
-    indexes: set[int] = set()
-    for d in files:
-        fp = provenance[d.filename]
-        for att in fp.attestations:
-            indexes.update(e.log_index for e in att.log_entries)
-            if att.verified and att.certificate is not None:
-                sans.update(att.certificate.san)
-                if repo := att.claims.get("source_repository"):
-                    repos.add(repo)
-    return RekorInputs(
-        tuple(sorted(sans)), tuple(sorted({d.sha256 for d in files})), tuple(sorted(indexes)),
-        frozenset(repos),
+    return verifier.verify_provenance(
+        resp.body(), filename=dist.filename, sha256=dist.sha256, evidence=ev
     )
 
 
@@ -174,43 +153,78 @@ def rekor_view(
     files: Sequence[DistFile],
     provenance: Mapping[str, FileProvenance],
     keys: LogKeys,
+    versions: Sequence[str] = (),
+    intel: Sequence[IntelSeed] = (),
 ) -> RekorView | None:
     """Replay the log recovery against the stored answers (None if no log was collected)."""
     base = meta.sources.get("rekor", {}).get("base_url")
     if not base:
         return None
-    inputs = rekor_inputs(files, provenance)
-    intel = load_case_intel(store, meta)
-    gathered = gather(RecordedRekor(store, str(base)), sans=inputs.sans, digests=inputs.digests,
-                      intel=intel, embedded_indexes=inputs.embedded_indexes)
+    inputs = rekor_inputs(files, provenance, versions)
+    gathered = gather(
+        RecordedRekor(store, str(base)),
+        sans=inputs.sans,
+        digests=inputs.digests,
+        intel=intel,
+        embedded_indexes=inputs.embedded_indexes,
+    )
     served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in files}
-    return reconcile(store, gathered, base_url=str(base), keys=keys, served=served,
-                     project_repositories=inputs.repositories, intel=intel)
+    return reconcile(
+        store,
+        gathered,
+        base_url=str(base),
+        keys=keys,
+        served=served,
+        project_repositories=inputs.repositories,
+        intel=intel,
+    )
+
+
+def case_trust(store: EvidenceStore, meta: CaseMeta) -> TrustMaterial:
+    """The trusted root recorded in the case, or sigstore's production root if it has none."""
+    rec = meta.sources.get("trust_root", {})
+    url = rec.get("url")
+    if not url:
+        return TrustMaterial.load(None)
+    stored = store.latest(str(url))
+    if stored is None:
+        raise EvidenceError(f"the case names trusted root {url} but does not hold it")
+    return TrustMaterial(stored.body(), str(rec.get("origin", url)))
 
 
 def analyze(
     store: EvidenceStore,
     *,
     as_of: datetime | None = None,
-    verifier: ProvenanceVerifier | None = None,
-    log_keys: LogKeys | None = None,
+    trust: TrustMaterial | None = None,
 ) -> Investigation:
-    """Analyse a case. `as_of` defaults to the case's last retrieval time (never the clock)."""
+    """Analyse a case. `as_of` defaults to the case's last retrieval time (never the clock);
+    `trust` defaults to the trusted root recorded in the case."""
     meta = store.read_meta()
     if meta is None:
         raise EvidenceError(
-            f"{store.root} has no case.json", hint="collect first: `forensics investigate PROJECT --case DIR`"
+            f"{store.root} has no case.json",
+            hint="collect first: `forensics investigate PROJECT --case DIR`",
         )
     index_url = str(meta.sources.get("index", {}).get("base_url", ""))
     snapshot = load_index_snapshot(store, index_url, meta.project)
     when = utc(as_of) if as_of else store.last_retrieval()
     if when is None:
         raise EvidenceError(f"{store.root} holds no responses")
-    if verifier is None:
-        verifier = ProvenanceVerifier(load_trusted_root(None))
-    provenance = {d.filename: file_provenance(store, snapshot, d, verifier) for d in snapshot.files}
-    rekor = rekor_view(store, meta, snapshot.files, provenance,
-                       log_keys or LogKeys.from_file(sigstore_production_root()))
+    trust = trust or case_trust(store, meta)
+    provenance = {
+        d.filename: file_provenance(store, snapshot, d, trust.verifier) for d in snapshot.files
+    }
+    intel = load_case_intel(store, meta)
+    rekor = rekor_view(
+        store, meta, snapshot.files, provenance, trust.log_keys, snapshot.versions, intel
+    )
+    reported = [
+        ReportedRelease(s.value, s.citation, s.note, (s.evidence,) if s.evidence else (),
+                        s.published)
+        for s in intel
+        if s.kind == "version"
+    ]
     timeline = build_timeline(
         snapshot.project,
         snapshot.files,
@@ -219,6 +233,7 @@ def analyze(
         pep740_reason=snapshot.pep740_reason,
         versions=snapshot.versions,
         recovered=rekor.recovered if rekor else (),
+        reported=reported,
     )
     available: set[Requirement] = set()
     unavailable: dict[Requirement, str] = {}
@@ -230,12 +245,20 @@ def analyze(
         available.add(Requirement.REKOR)
     else:
         unavailable[Requirement.REKOR] = "no transparency-log source was given (--rekor-url)"
-    ctx = AnalysisContext(snapshot.project, when, timeline, frozenset(available), unavailable,
-                          rekor=rekor)
+    ctx = AnalysisContext(
+        snapshot.project, when, timeline, frozenset(available), unavailable, rekor=rekor
+    )
     findings, skipped = run_detectors(ctx)
     if rekor is not None:
         skipped += tuple(Skipped("transparency-log", p) for p in rekor.problems)
     sources = _sources(meta, snapshot)
+    recorded = meta.sources.get("trust_root", {})
+    same = recorded.get("sha256") == trust.sha256
+    sources["trust_root"] = {
+        "origin": str(recorded.get("origin")) if same else trust.label,
+        "sha256": trust.sha256,
+        "recorded_in_case": same,
+    }
     return Investigation(
         project=snapshot.project,
         as_of=when,

@@ -15,8 +15,8 @@ from forensics.analysis import Investigation, analyze
 from forensics.errors import EvidenceError, InputError, UsageError
 from forensics.evidence import CaseMeta, EvidenceStore
 from forensics.intel import parse_intel
-from forensics.provenance.verify import ProvenanceVerifier, load_trusted_root
-from forensics.rekor.verify import LogKeys, sigstore_production_root
+from forensics.provenance.verify import ProvenanceVerifier
+from forensics.trust import TrustMaterial
 
 DEFAULT_INDEX_URL = "https://pypi.org"
 USER_AGENT = "provenance-forensics/0.1 (+https://github.com/provenance-forensics)"
@@ -38,7 +38,7 @@ def collect(
     index_url: str,
     rekor_url: str | None = None,
     intel: Path | None = None,
-    verifier: ProvenanceVerifier | None = None,
+    trust: TrustMaterial | None = None,
     concurrency: int = 8,
     timeout: float = 20.0,
     progress: bool = False,
@@ -67,21 +67,39 @@ def collect(
             raise InputError(f"cannot read intel file {intel}: {exc.strerror or exc}") from exc
         parse_intel(raw, str(intel))  # refuse a bad intel file before any network I/O
         url = f"intel:{intel.name}"
-        store.put_response(source="intel", url=url, status=200, headers={}, body=raw,
-                           retrieved_at=clock())
+        store.put_response(
+            source="intel", url=url, status=200, headers={}, body=raw, retrieved_at=clock()
+        )
         sources["intel"] = {"url": url}
-    store.write_meta(CaseMeta(project=project, sources=sources,
-                              simulated=meta.simulated if meta else False,
-                              notes=meta.notes if meta else ()))
+    trust = trust or TrustMaterial.load(None)
+    trust_url = f"trust:{trust.sha256}"
+    store.put_response(source="trust", url=trust_url, status=200, headers={}, body=trust.raw,
+                       retrieved_at=clock())
+    sources["trust_root"] = {"url": trust_url, "origin": trust.label, "sha256": trust.sha256}
+    store.write_meta(
+        CaseMeta(
+            project=project,
+            sources=sources,
+            simulated=meta.simulated if meta else False,
+            notes=meta.notes if meta else (),
+        )
+    )
     limits = httpx.Limits(max_connections=max(concurrency, 1))
     with httpx.Client(
         timeout=timeout, headers={"User-Agent": USER_AGENT}, limits=limits, follow_redirects=False
     ) as client:
         fetcher = Fetcher(client, store, source="index", clock=clock)
-        PyPICollector(fetcher, index_url, concurrency=concurrency, progress=progress).collect(project)
+        PyPICollector(fetcher, index_url, concurrency=concurrency, progress=progress).collect(
+            project
+        )
     if rekor_url:
-        _collect_rekor(store, rekor_url, verifier or ProvenanceVerifier(load_trusted_root(None)),
-                       timeout=timeout, clock=clock)
+        _collect_rekor(
+            store,
+            rekor_url,
+            trust.verifier,
+            timeout=timeout,
+            clock=clock,
+        )
     store.finish_collection(clock())
 
 
@@ -96,7 +114,8 @@ def _collect_rekor(
     """Ask the log what the analysis will replay: same inputs, live client, answers stored."""
     import requests
 
-    from forensics.analysis import file_provenance, load_case_intel, rekor_inputs
+    from forensics.analysis import file_provenance, load_case_intel
+    from forensics.rekor.recover import rekor_inputs
     from forensics.collect.pypi_parse import load_index_snapshot
     from forensics.rekor.client import RekorClient
     from forensics.rekor.recover import gather
@@ -105,12 +124,17 @@ def _collect_rekor(
     assert meta is not None  # written by collect() above
     snapshot = load_index_snapshot(store, str(meta.sources["index"]["base_url"]), meta.project)
     provenance = {d.filename: file_provenance(store, snapshot, d, verifier) for d in snapshot.files}
-    inputs = rekor_inputs(snapshot.files, provenance)
+    inputs = rekor_inputs(snapshot.files, provenance, snapshot.versions)
     with requests.Session() as session:
         session.headers["User-Agent"] = USER_AGENT
         client = RekorClient(session, rekor_url, store=store, timeout=timeout, clock=clock)
-        gather(client, sans=inputs.sans, digests=inputs.digests, intel=load_case_intel(store, meta),
-               embedded_indexes=inputs.embedded_indexes)
+        gather(
+            client,
+            sans=inputs.sans,
+            digests=inputs.digests,
+            intel=load_case_intel(store, meta),
+            embedded_indexes=inputs.embedded_indexes,
+        )
 
 
 def investigate(
@@ -130,9 +154,7 @@ def investigate(
     then analyse the case as of `as_of` (default: the case's last retrieval time)."""
     if offline and case is None:
         raise UsageError("--offline needs --case DIR: there is nothing to analyse otherwise")
-    root_path = Path(trust_root) if trust_root else None
-    verifier = ProvenanceVerifier(load_trusted_root(root_path))
-    log_keys = LogKeys.from_file(root_path or sigstore_production_root())
+    trust = TrustMaterial.load(Path(trust_root)) if trust_root else None
     with tempfile.TemporaryDirectory(prefix="forensics-case-") as tmp:
         root = Path(case) if case is not None else Path(tmp)
         with EvidenceStore.open(root, create=not offline) as store:
@@ -143,10 +165,17 @@ def investigate(
                 if meta.project != project and _norm(meta.project) != _norm(project):
                     raise UsageError(f"case {root} is about {meta.project!r}, not {project!r}")
             else:
-                collect(project, store, index_url=index_url or default_index_url(),
-                        rekor_url=rekor_url, intel=Path(intel) if intel else None,
-                        verifier=verifier, concurrency=concurrency, progress=progress)
-            return analyze(store, as_of=as_of, verifier=verifier, log_keys=log_keys)
+                collect(
+                    project,
+                    store,
+                    index_url=index_url or default_index_url(),
+                    rekor_url=rekor_url,
+                    intel=Path(intel) if intel else None,
+                    trust=trust,
+                    concurrency=concurrency,
+                    progress=progress,
+                )
+            return analyze(store, as_of=as_of, trust=trust)
 
 
 def _norm(name: str) -> str:

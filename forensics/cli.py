@@ -35,23 +35,40 @@ def _as_of(text: str) -> datetime:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole argument parser (also used to document the CLI)."""
-    p = _Parser(prog="forensics", description="Reconstruct and audit a PyPI project's release provenance.")
+    p = _Parser(
+        prog="forensics", description="Reconstruct and audit a PyPI project's release provenance."
+    )
     p.add_argument("--version", action="version", version=f"forensics {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     inv = sub.add_parser("investigate", help="collect and analyse one project")
     inv.add_argument("project")
-    inv.add_argument("--index-url", help="index base URL (default $FORENSICS_INDEX_URL or https://pypi.org)")
+    inv.add_argument(
+        "--index-url", help="index base URL (default $FORENSICS_INDEX_URL or https://pypi.org)"
+    )
     inv.add_argument("--case", type=Path, help="case directory to collect into / analyse (kept)")
-    inv.add_argument("--offline", action="store_true", help="analyse --case without any network I/O")
-    inv.add_argument("--as-of", type=_as_of, help="analysis time (default: the case's last retrieval)")
+    inv.add_argument(
+        "--offline", action="store_true", help="analyse --case without any network I/O"
+    )
+    inv.add_argument(
+        "--as-of", type=_as_of, help="analysis time (default: the case's last retrieval)"
+    )
     inv.add_argument("--format", choices=["text", "json", "markdown", "html"], default="text")
     inv.add_argument("-o", "--output", type=Path, help="write the report here instead of stdout")
-    inv.add_argument("--fail-on", choices=[s.value for s in Severity],
-                     help="exit 1 when a finding has at least this severity")
-    inv.add_argument("--trust-root", type=Path, help="Sigstore trusted_root.json (default: production, pinned)")
-    inv.add_argument("--rekor-url", help="transparency log to search (e.g. https://rekor.sigstore.dev)")
-    inv.add_argument("--intel", type=Path, help="intel.toml: cited log indexes / digests to look up")
+    inv.add_argument(
+        "--fail-on",
+        choices=[s.value for s in Severity],
+        help="exit 1 when a finding has at least this severity",
+    )
+    inv.add_argument(
+        "--trust-root", type=Path, help="Sigstore trusted_root.json (default: production, pinned)"
+    )
+    inv.add_argument(
+        "--rekor-url", help="transparency log to search (e.g. https://rekor.sigstore.dev)"
+    )
+    inv.add_argument(
+        "--intel", type=Path, help="intel.toml: cited log indexes / digests to look up"
+    )
     inv.add_argument("--concurrency", type=int, default=8)
     inv.add_argument("--no-progress", action="store_true")
 
@@ -165,7 +182,10 @@ def cmd_case_verify(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (the console script exits with it)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         if args.command == "investigate":
             return cmd_investigate(args)

@@ -9,12 +9,16 @@ from pathlib import Path
 import pytest
 
 REAL_DATA = Path(
-    os.environ.get("FORENSICS_REAL_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "real-data")
+    os.environ.get(
+        "FORENSICS_REAL_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "real-data"
+    )
 ).resolve()
 
 
 @pytest.fixture(autouse=True)
-def _isolated_xdg(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_xdg(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """sigstore-python writes a TUF cache under ~/.cache even offline; keep it out of $HOME."""
     base = tmp_path_factory.getbasetemp() / "xdg"
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))

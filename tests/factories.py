@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from forensics.models import (
@@ -54,7 +55,8 @@ def attested(
 ) -> FileProvenance:
     base = {
         "source_repository": f"https://github.com/{publisher.repository}",
-        "source_commit": "a" * 40,
+        # one commit per version, as a release process makes them
+        "source_commit": hashlib.sha1(filename.split("-")[1].encode()).hexdigest(),
         "source_ref": "refs/tags/v1.0.0",
         "trigger": "push",
         "runner_environment": "github-hosted",
@@ -77,14 +79,18 @@ def attested(
         subject_sha256=None,
         log_entries=(entry,),
     )
-    return FileProvenance(ProvenanceStatus.VERIFIED, "", (att,), ev("https://pypi.example/integrity/x"))
+    return FileProvenance(
+        ProvenanceStatus.VERIFIED, "", (att,), ev("https://pypi.example/integrity/x")
+    )
 
 
 def absent() -> FileProvenance:
     return FileProvenance(ProvenanceStatus.ABSENT, "provenance: null")
 
 
-def history(spec: list[tuple[str, FileProvenance | None]], pep740: Pep740Support = Pep740Support.YES) -> Timeline:
+def history(
+    spec: list[tuple[str, FileProvenance | None]], pep740: Pep740Support = Pep740Support.YES
+) -> Timeline:
     """One sdist per version, a day apart; None provenance means absent."""
     files, prov = [], {}
     for i, (version, fp) in enumerate(spec):

@@ -17,11 +17,22 @@ T = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 
 def test_responses_are_content_addressed_and_deduplicated(tmp_path: Path) -> None:
     with EvidenceStore.open(tmp_path) as store:
-        a = store.put_response(source="index", url="https://x/a", status=200,
-                               headers={"Content-Type": "application/json", "Set-Cookie": "s=1"},
-                               body=b'{"a": 1}', retrieved_at=T)
-        b = store.put_response(source="index", url="https://x/b", status=200, headers={},
-                               body=b'{"a": 1}', retrieved_at=T + timedelta(seconds=1))
+        a = store.put_response(
+            source="index",
+            url="https://x/a",
+            status=200,
+            headers={"Content-Type": "application/json", "Set-Cookie": "s=1"},
+            body=b'{"a": 1}',
+            retrieved_at=T,
+        )
+        b = store.put_response(
+            source="index",
+            url="https://x/b",
+            status=200,
+            headers={},
+            body=b'{"a": 1}',
+            retrieved_at=T + timedelta(seconds=1),
+        )
         assert a.sha256 == b.sha256 == hashlib.sha256(b'{"a": 1}').hexdigest()
         assert len(list((tmp_path / "blobs").glob("*/*"))) == 1
         assert a.headers == {"content-type": "application/json"}  # cookies are not evidence
@@ -33,10 +44,26 @@ def test_responses_are_content_addressed_and_deduplicated(tmp_path: Path) -> Non
 
 def test_post_requests_are_keyed_by_body(tmp_path: Path) -> None:
     with EvidenceStore.open(tmp_path) as store:
-        store.put_response(source="rekor", url="https://r/search", method="POST", request_body=b"1",
-                           status=200, headers={}, body=b"[1]", retrieved_at=T)
-        store.put_response(source="rekor", url="https://r/search", method="POST", request_body=b"2",
-                           status=200, headers={}, body=b"[2]", retrieved_at=T)
+        store.put_response(
+            source="rekor",
+            url="https://r/search",
+            method="POST",
+            request_body=b"1",
+            status=200,
+            headers={},
+            body=b"[1]",
+            retrieved_at=T,
+        )
+        store.put_response(
+            source="rekor",
+            url="https://r/search",
+            method="POST",
+            request_body=b"2",
+            status=200,
+            headers={},
+            body=b"[2]",
+            retrieved_at=T,
+        )
         assert store.latest("https://r/search", method="POST", request_body=b"1").body() == b"[1]"  # type: ignore[union-attr]
         assert store.latest("https://r/search") is None
 
@@ -44,7 +71,9 @@ def test_post_requests_are_keyed_by_body(tmp_path: Path) -> None:
 def test_resume_keeps_unfinished_collection(tmp_path: Path) -> None:
     with EvidenceStore.open(tmp_path) as store:
         first = store.begin_collection(T)
-        store.put_response(source="index", url="https://x/a", status=200, headers={}, body=b"1", retrieved_at=T)
+        store.put_response(
+            source="index", url="https://x/a", status=200, headers={}, body=b"1", retrieved_at=T
+        )
     with EvidenceStore.open(tmp_path) as store:  # "crash" and reopen
         assert store.begin_collection(T) == first
         assert store.in_current_collection("https://x/a") is not None
@@ -54,11 +83,17 @@ def test_resume_keeps_unfinished_collection(tmp_path: Path) -> None:
         assert store.in_current_collection("https://x/a") is None
 
 
-def test_verify_reports_altered_and_missing_blobs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_reports_altered_and_missing_blobs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with EvidenceStore.open(tmp_path) as store:
         store.write_meta(CaseMeta(project="demo"))
-        a = store.put_response(source="index", url="https://x/a", status=200, headers={}, body=b"AAA", retrieved_at=T)
-        b = store.put_response(source="index", url="https://x/b", status=200, headers={}, body=b"BBB", retrieved_at=T)
+        a = store.put_response(
+            source="index", url="https://x/a", status=200, headers={}, body=b"AAA", retrieved_at=T
+        )
+        b = store.put_response(
+            source="index", url="https://x/b", status=200, headers={}, body=b"BBB", retrieved_at=T
+        )
         assert store.verify().ok
     assert main(["case", "verify", str(tmp_path)]) == 0
     assert "intact" in capsys.readouterr().out

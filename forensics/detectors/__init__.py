@@ -4,4 +4,11 @@ from forensics.detectors.interface import AnalysisContext, Detector, DetectorInf
 from forensics.detectors.registry import DETECTORS
 from forensics.detectors.run import run_detectors
 
-__all__ = ["DETECTORS", "AnalysisContext", "Detector", "DetectorInfo", "Requirement", "run_detectors"]
+__all__ = [
+    "DETECTORS",
+    "AnalysisContext",
+    "Detector",
+    "DetectorInfo",
+    "Requirement",
+    "run_detectors",
+]

@@ -85,6 +85,13 @@ class ClaimDrift(Detector):
             now, before = release_claims(rel), release_claims(prev)
             for key, (severity, why) in COMPARED.items():
                 if key in now and key in before and now[key] != before[key]:
+                    if (
+                        key == "source_repository_owner_id"
+                        and now.get("source_repository_id") == before.get("source_repository_id")
+                    ):
+                        # GitHub keeps a repository's ID across a transfer to a new owner.
+                        severity = Severity.LOW
+                        why = "owner ID changed with the repository ID unchanged: a transfer"
                     old, new = ", ".join(sorted(before[key])), ", ".join(sorted(now[key]))
                     fv = next((f for f in rel.files if f.provenance.attestations), None)
                     out.append(
@@ -94,8 +101,12 @@ class ClaimDrift(Detector):
                             summary=f"{rel.version}: {why} ({key}: {old!r} -> {new!r})",
                             release=rel,
                             file=fv,
-                            values={"claim": key, "previous": old, "current": new,
-                                    "previous_version": prev.version},
+                            values={
+                                "claim": key,
+                                "previous": old,
+                                "current": new,
+                                "previous_version": prev.version,
+                            },
                         )
                     )
         return out

@@ -44,7 +44,11 @@ class LogEntryMismatch(Detector):
             if not problems:
                 continue
             rel = ctx.timeline.release(cc.version)
-            fv = next((f for f in rel.files if f.dist.filename == cc.filename), None) if rel else None
+            fv = (
+                next((f for f in rel.files if f.dist.filename == cc.filename), None)
+                if rel
+                else None
+            )
             out.append(
                 self.finding(
                     severity=Severity.HIGH,

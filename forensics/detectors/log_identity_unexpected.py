@@ -71,8 +71,11 @@ class LogIdentityUnexpected(Detector):
                             + "; ".join(reasons),
                             release=rel,
                             evidence=rec.evidence,
-                            values={"log_index": str(rec.log_entry.log_index), "workflow": wf,
-                                    "ref": ref},
+                            values={
+                                "log_index": str(rec.log_entry.log_index),
+                                "workflow": wf,
+                                "ref": ref,
+                            },
                         )
                     )
         return out

@@ -1,4 +1,10 @@
-"""Detector: the Trusted Publisher (kind, repository, workflow) differs from the previous release."""
+"""Detector: the Trusted Publisher (kind, repository, workflow) differs from the previous release.
+
+Triage uses GitHub's repository ID (Fulcio claim .15), which survives renames and transfers but
+not deletion: a new repository name with the same ID is a rename or transfer (benign, low); the
+same repository with another workflow is a workflow change inside the project (medium, its
+commit decides); anything else is a different repository signing (medium to high).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,8 @@ from forensics.detectors.interface import (
     Requirement,
     release_evidence,
 )
-from forensics.models import Confidence, Finding, Severity
-from forensics.timeline import ReleaseState
+from forensics.models import Confidence, Finding, ProvenanceStatus, Severity
+from forensics.timeline import ReleaseState, ReleaseView
 
 
 class PublisherChanged(Detector):
@@ -37,17 +43,19 @@ class PublisherChanged(Detector):
                 prev = ctx.timeline.previous_attested(rel.version)
                 before = ", ".join(sorted(prev.publishers)) if prev else "?"
                 after = ", ".join(sorted(rel.publishers))
+                severity, confidence, why = _triage(prev, rel)
                 out.append(
                     self.finding(
-                        severity=Severity.MEDIUM,
-                        confidence=Confidence.MEDIUM,
-                        summary=f"{rel.version}: publisher changed from {before} to {after}",
+                        severity=severity,
+                        confidence=confidence,
+                        summary=f"{rel.version}: publisher changed from {before} to {after}; {why}",
                         release=rel,
                         evidence=release_evidence(rel),
                         values={
                             "previous_version": prev.version if prev else "",
                             "previous_publisher": before,
                             "publisher": after,
+                            "triage": why,
                         },
                         tip="A repository transfer or workflow rename explains this; an "
                         "unannounced new repository or workflow does not.",
@@ -68,3 +76,36 @@ class PublisherChanged(Detector):
                     )
                 )
         return out
+
+
+def _ids(rel: ReleaseView, claim: str) -> set[str]:
+    return {
+        v
+        for fv in rel.files
+        if fv.provenance.status is ProvenanceStatus.VERIFIED
+        and (v := fv.provenance.claims.get(claim))
+    }
+
+
+def _triage(prev: ReleaseView | None, rel: ReleaseView) -> tuple[Severity, Confidence, str]:
+    """Severity, confidence and the reason, from what the repository ID says."""
+    if prev is None:
+        return Severity.MEDIUM, Confidence.MEDIUM, "no earlier publisher to compare with"
+    before, now = _ids(prev, "source_repository_id"), _ids(rel, "source_repository_id")
+    if not before or not now:
+        return Severity.MEDIUM, Confidence.MEDIUM, "no repository ID to tell a rename from a new repository"
+    if before != now:
+        return Severity.HIGH, Confidence.MEDIUM, "a different repository (new repository ID) signs"
+    repos_before = _ids(prev, "source_repository")
+    repos_now = _ids(rel, "source_repository")
+    if repos_before != repos_now:
+        return (
+            Severity.LOW,
+            Confidence.MEDIUM,
+            "same repository ID under a new name: consistent with a rename or transfer",
+        )
+    return (
+        Severity.MEDIUM,
+        Confidence.LOW,
+        "same repository, another workflow: a workflow rename, or a new workflow pushed to it",
+    )

@@ -22,5 +22,7 @@ def run_detectors(
             skipped.append(Skipped(cls.info.id, reason))
             continue
         findings.extend(cls().run(ctx))
-    findings.sort(key=lambda f: (-f.severity.rank, f.version or "", f.filename or "", f.detector, f.summary))
+    findings.sort(
+        key=lambda f: (-f.severity.rank, f.version or "", f.filename or "", f.detector, f.summary)
+    )
     return tuple(findings), tuple(skipped)

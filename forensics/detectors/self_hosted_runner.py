@@ -17,7 +17,6 @@ from forensics.detectors.interface import (
 )
 from forensics.models import Confidence, Finding, Severity
 
-
 MOTIVATION = doc_paragraph(__doc__)
 
 

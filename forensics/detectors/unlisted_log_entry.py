@@ -18,7 +18,6 @@ from forensics.detectors.interface import (
 from forensics.models import Confidence, Finding, Severity, isoformat
 from forensics.timeline import RecoveredEntry, ReleaseView
 
-
 MOTIVATION = doc_paragraph(__doc__)
 
 
@@ -46,13 +45,24 @@ class UnlistedLogEntry(Detector):
                 out.append(self._finding(rec, severity, f"{rel.version}: ", what, rel))
         for rec in ctx.timeline.unplaced:
             out.append(
-                self._finding(rec, Severity.HIGH, "",
-                              "its version is unknown and it matches no file the index serves", None)
+                self._finding(
+                    rec,
+                    Severity.HIGH,
+                    "",
+                    "its version is unknown and it matches no file the index serves",
+                    None,
+                )
             )
         return out
 
-    def _finding(self, rec: RecoveredEntry, severity: Severity, prefix: str, what: str,
-                 rel: ReleaseView | None) -> Finding:
+    def _finding(
+        self,
+        rec: RecoveredEntry,
+        severity: Severity,
+        prefix: str,
+        what: str,
+        rel: ReleaseView | None,
+    ) -> Finding:
         when = isoformat(rec.log_entry.integrated_time) or "no log time"
         note = f" ({rec.note})" if rec.note else ""
         return self.finding(

@@ -57,7 +57,9 @@ def register(subparsers: Any) -> None:
     """Add the `lab` command group."""
     from forensics.lab.serve import register_serve_cli
 
-    lab = subparsers.add_parser("lab", help="the lab: a local Sigstore + PyPI + Rekor + GitHub world")
+    lab = subparsers.add_parser(
+        "lab", help="the lab: a local Sigstore + PyPI + Rekor + GitHub world"
+    )
     sub = lab.add_subparsers(dest="lab_command", required=True)
     b = sub.add_parser("build", help="build a scenario's world into a directory")
     b.add_argument("scenario", help="scenario file or shipped scenario name")

@@ -41,6 +41,27 @@ def world_intel(world: Path) -> str:
         "# Each seed carries the lab value that stands for a real cited value (see its note).",
         "",
     ]
+    for version, rel in releases.items():
+        if not rel.get("deleted_at") or any(f.get("provenance") for f in rel["files"]):
+            continue
+        # A deleted release uploaded without attestations: advisories name it by version only.
+        cites = [
+            f for f in manifest.get("facts", [])
+            if f.get("where") == f"releases[{version}]" and f.get("name") == "publish"
+        ]
+        if not cites:
+            continue
+        first = min((f["upload_time"] for f in rel["files"]), default=None)
+        out += [
+            "[[seed]]",
+            'kind = "version"',
+            f"value = {_toml_str(version)}",
+            f"tag = {_toml_str(cites[0]['tag'])}",
+            f"source = {_toml_str(cites[0]['source'])}",
+            *([f"published = {_toml_str(first)}"] if first else []),
+            f"note = {_toml_str('reported as uploaded with ' + str(cites[0]['value']) + '; the time is the lab world upload time')}",
+            "",
+        ]
     for fact in manifest.get("facts", []):
         kind = _REAL_KINDS.get(fact.get("name", ""))
         m = _WHERE.match(fact.get("where", ""))
@@ -62,7 +83,11 @@ def world_intel(world: Path) -> str:
             value = str(lab_value)
         else:
             value = target["digests"]["sha256"]
-        which = "" if m.group("file") else f" (the source names no file; the lab uses {target['filename']})"
+        which = (
+            ""
+            if m.group("file")
+            else f" (the source names no file; the lab uses {target['filename']})"
+        )
         note = (
             f"lab stand-in for the real {kind.replace('_', ' ')} {fact['value']} "
             f"[{fact['tag']}]{which}" + (f": {fact['note']}" if fact.get("note") else "")

@@ -90,6 +90,12 @@ def load_trusted_root(path: Path | None = None) -> TrustedRoot:
     pinned root, so refreshing it is a deliberate act by the analyst, not a side effect.
     Raises `InputError` when the file is unreadable or is not a usable trusted root.
     """
+    data, label = read_trusted_root(path)
+    return parse_trusted_root(data, label)
+
+
+def read_trusted_root(path: Path | None = None) -> tuple[bytes, str]:
+    """The raw bytes of a trusted root and a label saying where they came from."""
     if path is None:
         resource = importlib.resources.files("sigstore") / "_store" / PRODUCTION_TUF_DIR
         resource = resource / "trusted_root.json"
@@ -107,10 +113,11 @@ def load_trusted_root(path: Path | None = None) -> TrustedRoot:
             data = Path(path).read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read {label}: {exc.strerror or exc}") from exc
-    return _parse_trusted_root(data, label)
+    return data, label
 
 
-def _parse_trusted_root(data: bytes, label: str) -> TrustedRoot:
+def parse_trusted_root(data: bytes, label: str) -> TrustedRoot:
+    """Parse and sanity-check trusted-root bytes (`InputError` with `label` when unusable)."""
     # sigstore's public constructor only takes a path; the inner model's `from_json` is what
     # `TrustedRoot.from_file` calls after reading the file.
     from sigstore_models.trustroot import v1 as trustroot_v1

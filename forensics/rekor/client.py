@@ -30,6 +30,9 @@ SOURCE = "rekor"
 # Rekor's retrieve endpoints accept at most 10 UUIDs per request (openapi.yaml maxItems).
 RETRIEVE_BATCH = 10
 
+#: Status recorded for a request that got no HTTP answer at all (connection refused, timeout).
+NO_ANSWER = 0
+
 
 class EntryNotFound(SourceResponseError):
     """The log answered 404 for an entry."""
@@ -308,8 +311,12 @@ class RekorClient(_RekorReader):
                     return answer
             if attempt + 1 < attempts:
                 self.sleep(wait)
+        message = f"log unreachable at {url} after {attempts} attempts ({last_problem})"
+        # Record the failure itself (status 0: no HTTP answer), so that re-analysing the case
+        # offline meets the same outage instead of a silent gap.
+        self._record(method, url, body, _Answer(NO_ANSWER, {}, message.encode(), url))
         raise SourceUnavailable(
-            f"log unreachable at {url} after {attempts} attempts ({last_problem})",
+            message,
             url=url,
             hint="check the --rekor-url and your network; re-run later, or analyse the case "
             "offline with what it already holds",
@@ -349,6 +356,8 @@ class RecordedRekor(_RekorReader):
                 url=url,
                 hint="collect online first, or drop --offline",
             )
+        if stored.status == NO_ANSWER:
+            raise SourceUnavailable(stored.body().decode("utf-8", "replace"), url=url)
         return _Answer(stored.status, dict(stored.headers), stored.body(), url)
 
 

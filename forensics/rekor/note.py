@@ -49,7 +49,9 @@ class Checkpoint:
         return tail if sep and tail.isdigit() else None
 
 
-def format_body(origin: str, tree_size: int, root_hash: bytes, extensions: tuple[str, ...] = ()) -> bytes:
+def format_body(
+    origin: str, tree_size: int, root_hash: bytes, extensions: tuple[str, ...] = ()
+) -> bytes:
     """The signed part of a checkpoint note."""
     lines = [origin, str(tree_size), base64.b64encode(root_hash).decode(), *extensions]
     return ("\n".join(lines) + "\n").encode()

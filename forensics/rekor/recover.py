@@ -28,7 +28,7 @@ from packaging.version import InvalidVersion, Version
 from forensics.errors import ForensicsError, OfflineMiss, SourceUnavailable
 from forensics.evidence import EvidenceStore
 from forensics.intel import IntelSeed
-from forensics.models import EvidenceRef, FileProvenance
+from forensics.models import DistFile, EvidenceRef, FileProvenance
 from forensics.rekor.client import SearchResult
 from forensics.rekor.entry import LogInfo, RekorEntry
 from forensics.rekor.verify import EntryVerification, LogKeys, compare_entries, verify_entry
@@ -42,11 +42,107 @@ class RekorReader(Protocol):
 
     base_url: str
 
-    def log_info(self) -> LogInfo: ...  # noqa: D102
-    def entry_by_index(self, index: int) -> RekorEntry: ...  # noqa: D102
-    def entry_by_uuid(self, uuid_or_entry_id: str) -> RekorEntry: ...  # noqa: D102
-    def search_hash(self, sha256_hex: str) -> SearchResult: ...  # noqa: D102
-    def search_subject(self, san: str) -> SearchResult: ...  # noqa: D102
+    def log_info(self) -> LogInfo: ...
+    def entry_by_index(self, index: int) -> RekorEntry: ...
+    def entry_by_uuid(self, uuid_or_entry_id: str) -> RekorEntry: ...
+    def search_hash(self, sha256_hex: str) -> SearchResult: ...
+    def search_subject(self, san: str) -> SearchResult: ...
+
+
+#: At most this many guessed signing identities are searched per investigation.
+MAX_PROBES = 200
+
+
+@dataclass(frozen=True)
+class RekorInputs:
+    """What the log recovery starts from, derived from the index's own verified provenance."""
+
+    sans: tuple[str, ...]
+    """Signing identities seen, then identities guessed for versions missing from the index."""
+    digests: tuple[str, ...]
+    embedded_indexes: tuple[int, ...]
+    repositories: frozenset[str]
+
+
+def gap_versions(versions: Iterable[str], *, per_gap: int = 5) -> list[str]:
+    """Versions a project plausibly released but the index does not list.
+
+    For each known release: the patch versions up to the next known release (at most
+    `per_gap`), the patch versions below it in its own major.minor (at most `per_gap`), the
+    next minor and the next major. A deleted release is
+    nearly always one of these, and the list stays proportional to the history.
+    """
+    known: set[Version] = set()
+    for v in versions:
+        try:
+            parsed = Version(v)
+        except InvalidVersion:
+            continue
+        if not parsed.is_prerelease and not parsed.is_devrelease and not parsed.local:
+            known.add(parsed)
+    ordered = sorted(known)
+    out: set[Version] = set()
+    for i, v in enumerate(ordered):
+        major, minor, micro = (*v.release, 0, 0)[:3]
+        following = ordered[i + 1] if i + 1 < len(ordered) else None
+        for step in range(1, per_gap + 1):
+            cand = Version(f"{major}.{minor}.{micro + step}")
+            if following is not None and cand >= following:
+                break
+            out.add(cand)
+            if following is None:
+                break
+        out.add(Version(f"{major}.{minor + 1}.0"))
+        out.add(Version(f"{major + 1}.0.0"))
+        # and the patch versions below it in its own major.minor (4.2.2 implies 4.2.0, 4.2.1)
+        out.update(Version(f"{major}.{minor}.{p}") for p in range(max(0, micro - per_gap), micro))
+    return [str(v) for v in sorted(out - known)]
+
+
+def san_templates(observed: Iterable[tuple[str, str]]) -> list[str]:
+    """`(SAN, version)` pairs -> templates with `{version}` where the tag names the version.
+
+    `https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1.2.0` with version
+    1.2.0 gives `...@refs/tags/v{version}`. SANs that do not name the version in a tag (branch
+    builds, e-mail identities) give no template: the same SAN then covers every release.
+    """
+    out: set[str] = set()
+    for san, version in observed:
+        head, sep, ref = san.rpartition("@")
+        if not sep or not ref.startswith("refs/tags/") or version not in ref:
+            continue
+        out.add(head + "@" + ref.replace(version, "{version}", 1))
+    return sorted(out)
+
+
+def rekor_inputs(
+    files: Sequence[DistFile], provenance: Mapping[str, FileProvenance], versions: Iterable[str] = ()
+) -> RekorInputs:
+    """Signing identities (seen and guessed), file digests and embedded log indexes."""
+    sans: set[str] = set()
+    observed: set[tuple[str, str]] = set()
+    repos: set[str] = set()
+    indexes: set[int] = set()
+    for d in files:
+        fp = provenance[d.filename]
+        for att in fp.attestations:
+            indexes.update(e.log_index for e in att.log_entries)
+            if att.verified and att.certificate is not None:
+                sans.update(att.certificate.san)
+                observed.update((san, d.version) for san in att.certificate.san)
+                if repo := att.claims.get("source_repository"):
+                    repos.add(repo)
+    listed = {d.version for d in files} | set(versions)
+    guesses = [
+        t.replace("{version}", v) for t in san_templates(observed) for v in gap_versions(listed)
+    ]
+    probes = [g for g in dict.fromkeys(guesses) if g not in sans][:MAX_PROBES]
+    return RekorInputs(
+        (*sorted(sans), *probes),
+        tuple(sorted({d.sha256 for d in files})),
+        tuple(sorted(indexes)),
+        frozenset(repos),
+    )
 
 
 @dataclass
@@ -61,6 +157,8 @@ class Gathered:
     problems: list[str] = field(default_factory=list)
     log_info: LogInfo | None = None
     """The log's current head and shards (maps shard-local to global indexes)."""
+    unreachable: str = ""
+    """Why the log stopped answering, once it did."""
 
     def add(self, entry: RekorEntry, how: str) -> str:
         """Remember an entry and how it was found."""
@@ -70,10 +168,18 @@ class Gathered:
 
 
 def _try(g: Gathered, what: str, fn: Any, *args: Any) -> Any:
-    """Run one log request; a failure becomes a recorded problem, never a crash."""
+    """Run one log request; a failure becomes a recorded problem, never a crash.
+
+    After the log proved unreachable, nothing more is asked (each request would only wait out
+    its retries again); every later check is reported as not done, with the outage as reason.
+    """
+    if g.unreachable:
+        g.problems.append(f"{what} could not be checked: log unreachable")
+        return None
     try:
         return fn(*args)
     except SourceUnavailable as exc:
+        g.unreachable = exc.message
         g.problems.append(f"{what} could not be checked: log unreachable ({exc.message})")
     except OfflineMiss:
         g.problems.append(f"{what} could not be checked: not in the case (collect online first)")
@@ -97,7 +203,7 @@ def gather(
         entry = _try(g, f"log entry {index}", reader.entry_by_index, index)
         if entry is not None:
             g.by_index[index] = g.add(entry, f"embedded:{index}")
-    searches: list[tuple[str, str]] = [("subject", s) for s in sorted(set(sans))]
+    searches: list[tuple[str, str]] = [("subject", s) for s in dict.fromkeys(sans)]
     searches += [("sha256", d) for d in sorted(set(digests))]
     searches += [("sha256", s.value) for s in intel if s.kind == "sha256"]
     seen: set[tuple[str, str]] = set()
@@ -118,12 +224,18 @@ def gather(
                 g.add(entry, f"{kind}:{value}")
     for seed in intel:
         if seed.kind == "log_index":
-            entry = _try(g, f"log entry {seed.value} ({seed.citation})", reader.entry_by_index,
-                         int(seed.value))
+            entry = _try(
+                g,
+                f"log entry {seed.value} ({seed.citation})",
+                reader.entry_by_index,
+                int(seed.value),
+            )
             if entry is not None:
                 g.by_index[int(seed.value)] = g.add(entry, f"intel:{seed.kind}:{seed.value}")
         elif seed.kind == "uuid":
-            entry = _try(g, f"log entry {seed.value} ({seed.citation})", reader.entry_by_uuid, seed.value)
+            entry = _try(
+                g, f"log entry {seed.value} ({seed.citation})", reader.entry_by_uuid, seed.value
+            )
             if entry is not None:
                 g.add(entry, f"intel:{seed.kind}:{seed.value}")
     return g
@@ -165,11 +277,14 @@ def version_from_ref(ref: str | None) -> str | None:
         return None
 
 
-def _entry_evidence(store: EvidenceStore, base_url: str, uuid: str, how: set[str],
-                    by_index: Mapping[int, str]) -> tuple[EvidenceRef, ...]:
+def _entry_evidence(
+    store: EvidenceStore, base_url: str, uuid: str, how: set[str], by_index: Mapping[int, str]
+) -> tuple[EvidenceRef, ...]:
     base = base_url.rstrip("/")
     urls = [f"{base}/api/v1/log/entries/{uuid}"]
-    urls += [f"{base}/api/v1/log/entries?logIndex={i}" for i, u in sorted(by_index.items()) if u == uuid]
+    urls += [
+        f"{base}/api/v1/log/entries?logIndex={i}" for i, u in sorted(by_index.items()) if u == uuid
+    ]
     refs = []
     for url in urls:
         stored = store.latest(url)
@@ -216,8 +331,16 @@ def reconcile(
         if uuid in embedded:
             served_name, served_version, copy = embedded[uuid]
             diffs = compare_entries(copy, entry)
-            crosschecks.append(CrossCheck(served_name, served_version, entry.log_index, tuple(diffs),
-                                          "" if result.ok else result.reason, ev))
+            crosschecks.append(
+                CrossCheck(
+                    served_name,
+                    served_version,
+                    entry.log_index,
+                    tuple(diffs),
+                    "" if result.ok else result.reason,
+                    ev,
+                )
+            )
             continue
         decoded = result.decoded
         claims = dict(decoded.claims) if decoded else {}
@@ -227,8 +350,10 @@ def reconcile(
         seed = _matching_seed(intel, entry, uuid, digest_hits)
         if repo not in project_repositories and seed is None and not served_hits:
             # Found by a search but neither ours nor named by intel: not part of this project.
-            problems.append(f"log entry {entry.log_index} ({repo or 'no repository claim'}) "
-                            "does not carry the project's identity; ignored")
+            problems.append(
+                f"log entry {entry.log_index} ({repo or 'no repository claim'}) "
+                "does not carry the project's identity; ignored"
+            )
             continue
         version: str | None = None
         source = ""
@@ -256,8 +381,11 @@ def reconcile(
                 log_entry=result.to_log_entry(),
                 claims=claims,
                 subject_name=subject,
-                subject_sha256=(digest_hits[0] if digest_hits else
-                                (seed.value if seed and seed.kind == "sha256" else None)),
+                subject_sha256=(
+                    digest_hits[0]
+                    if digest_hits
+                    else (seed.value if seed and seed.kind == "sha256" else None)
+                ),
                 version=version,
                 version_source=source,
                 evidence=ev + ((seed.evidence,) if seed and seed.evidence else ()),
@@ -267,8 +395,9 @@ def reconcile(
     return RekorView(base_url, tuple(recovered), tuple(crosschecks), tuple(problems))
 
 
-def _matching_seed(intel: Sequence[IntelSeed], entry: RekorEntry, uuid: str,
-                   digests: Sequence[str]) -> IntelSeed | None:
+def _matching_seed(
+    intel: Sequence[IntelSeed], entry: RekorEntry, uuid: str, digests: Sequence[str]
+) -> IntelSeed | None:
     for seed in intel:
         if seed.kind == "log_index" and int(seed.value) == entry.log_index:
             return seed

@@ -30,7 +30,9 @@ def rows(inv: Investigation) -> list[dict[str, Any]]:
                     "yanked": fv.dist.yanked,
                     "status": fv.provenance.status.value,
                     "reason": fv.provenance.reason,
-                    "publisher": fv.provenance.publisher.identity if fv.provenance.publisher else None,
+                    "publisher": fv.provenance.publisher.identity
+                    if fv.provenance.publisher
+                    else None,
                     "source_commit": fv.provenance.claims.get("source_commit"),
                     "source_ref": fv.provenance.claims.get("source_ref"),
                     "log_index": entries[0].log_index if entries else None,

@@ -36,7 +36,7 @@ def svg_timeline(inv: Investigation) -> str:
     with matplotlib.rc_context({"svg.hashsalt": "forensics", "svg.fonttype": "none"}):
         timeline_figure(inv).savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]
 
 
 def render_html(inv: Investigation) -> str:
@@ -47,8 +47,10 @@ def render_html(inv: Investigation) -> str:
         f"<h1>Provenance timeline: {_e(inv.project)}</h1>",
     ]
     if inv.simulated:
-        out.append("<p class='banner'><b>Simulated case.</b> Signatures, digests and some values were "
-                   "made in the lab; it is a reconstruction, not recorded evidence.</p>")
+        out.append(
+            "<p class='banner'><b>Simulated case.</b> Signatures, digests and some values were "
+            "made in the lab; it is a reconstruction, not recorded evidence.</p>"
+        )
     out.append(f"<p>As of <code>{_e(isoformat(inv.as_of))}</code></p><ul>")
     for name, src in inv.sources.items():
         pep = f" (PEP 740: {_e(src['pep740'])})" if "pep740" in src else ""
@@ -56,16 +58,20 @@ def render_html(inv: Investigation) -> str:
     out += [f"<li>note: {_e(n)}</li>" for n in inv.notes]
     out.append("</ul>")
     out.append(svg_timeline(inv))
-    out.append("<h2>Releases</h2><table><tr><th>version</th><th>first upload</th><th>state</th>"
-               "<th>file</th><th>provenance</th><th>publisher</th><th>commit</th><th>log</th></tr>")
+    out.append(
+        "<h2>Releases</h2><table><tr><th>version</th><th>first upload</th><th>state</th>"
+        "<th>file</th><th>provenance</th><th>publisher</th><th>commit</th><th>log</th></tr>"
+    )
     for rel in inv.timeline.releases:
         state = "+".join(s.value for s in rel.states) + (" (deleted)" if rel.deleted else "")
         color = STATE_COLORS.get(rel.state.value, "#000")
         rows = rel.files or ()
         if not rows:
-            out.append(f"<tr><td>{_e(rel.version)}</td><td>{_e(isoformat(rel.first_upload) or '')}</td>"
-                       f"<td style='color:{color}'>{_e(state)}</td><td colspan=5>"
-                       f"{_e(rel.state_reason)}</td></tr>")
+            out.append(
+                f"<tr><td>{_e(rel.version)}</td><td>{_e(isoformat(rel.first_upload) or '')}</td>"
+                f"<td style='color:{color}'>{_e(state)}</td><td colspan=5>"
+                f"{_e(rel.state_reason)}</td></tr>"
+            )
         for fv in rows:
             fp = fv.provenance
             logs = ", ".join(str(e.log_index) for e in fp.log_entries)
@@ -79,10 +85,15 @@ def render_html(inv: Investigation) -> str:
     out.append("</table>")
     out.append(f"<h2>Findings ({len(inv.findings)})</h2><ul>")
     for f in inv.findings:
-        out.append(f"<li><span class='sev-{_e(f.severity.value)}'>{_e(f.severity.value.upper())}</span> "
-                   f"({_e(f.confidence.value)} confidence) <code>{_e(f.detector)}</code>: {_e(f.summary)}<ul>")
-        out += [f"<li>evidence: <code>{_e(ev.url)}</code> sha256 <code>{_e(ev.sha256)}</code> retrieved "
-                f"{_e(isoformat(ev.retrieved_at))}</li>" for ev in f.evidence]
+        out.append(
+            f"<li><span class='sev-{_e(f.severity.value)}'>{_e(f.severity.value.upper())}</span> "
+            f"({_e(f.confidence.value)} confidence) <code>{_e(f.detector)}</code>: {_e(f.summary)}<ul>"
+        )
+        out += [
+            f"<li>evidence: <code>{_e(ev.url)}</code> sha256 <code>{_e(ev.sha256)}</code> retrieved "
+            f"{_e(isoformat(ev.retrieved_at))}</li>"
+            for ev in f.evidence
+        ]
         out.append("</ul></li>")
     out.append("</ul>")
     if inv.skipped:

@@ -40,8 +40,13 @@ def render_markdown(inv: Investigation) -> str:
         out.append(f"- **{esc(index['pep740_reason'])}**")
     for note in inv.notes:
         out.append(f"- note: {esc(note)}")
-    out += ["", "## Releases", "", "| version | first upload | state | files | publisher | commit |",
-            "|---|---|---|---|---|---|"]
+    out += [
+        "",
+        "## Releases",
+        "",
+        "| version | first upload | state | files | publisher | commit |",
+        "|---|---|---|---|---|---|",
+    ]
     for rel in inv.timeline.releases:
         pubs = ", ".join(sorted(rel.publishers)) or "—"
         commits = sorted(
@@ -54,8 +59,13 @@ def render_markdown(inv: Investigation) -> str:
             f"| {esc(rel.version)} | {isoformat(rel.first_upload) or '—'} | {esc(state)} | "
             f"{len(rel.files)} | {esc(pubs)} | {esc(', '.join(commits) or '—')} |"
         )
-    out += ["", "## Files", "", "| version | file | uploaded | provenance | reason | log entries |",
-            "|---|---|---|---|---|---|"]
+    out += [
+        "",
+        "## Files",
+        "",
+        "| version | file | uploaded | provenance | reason | log entries |",
+        "|---|---|---|---|---|---|",
+    ]
     for rel in inv.timeline.releases:
         for fv in rel.files:
             entries = ", ".join(
@@ -76,8 +86,10 @@ def render_markdown(inv: Investigation) -> str:
             f"`{esc(f.detector)}`: {esc(f.summary)}"
         )
         for ev in f.evidence:
-            out.append(f"  - evidence: `{esc(ev.url)}` sha256 `{ev.sha256[:16]}…` "
-                       f"retrieved {isoformat(ev.retrieved_at)}")
+            out.append(
+                f"  - evidence: `{esc(ev.url)}` sha256 `{ev.sha256[:16]}…` "
+                f"retrieved {isoformat(ev.retrieved_at)}"
+            )
         if f.tip:
             out.append(f"  - tip: {esc(f.tip)}")
     if inv.skipped:

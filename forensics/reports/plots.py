@@ -46,12 +46,25 @@ def timeline_figure(inv: Investigation, *, width: float = 11.0) -> Figure:
             linewidths=2,
             zorder=3,
         )
-        ax.annotate(rel.version, (x, 0), xytext=(0, 10 + 12 * (i % 3)),
-                    textcoords="offset points", ha="center", fontsize=7, rotation=45)
+        ax.annotate(
+            rel.version,
+            (x, 0),
+            xytext=(0, 10 + 12 * (i % 3)),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+            rotation=45,
+        )
         sev = flagged.get(rel.version)
         if sev is not None and sev.rank >= Severity.MEDIUM.rank:
-            ax.scatter([x], [-0.3], marker="v", s=60,
-                       color="#d62728" if sev.rank >= Severity.HIGH.rank else "#ff7f0e", zorder=3)
+            ax.scatter(
+                [x],
+                [-0.3],
+                marker="v",
+                s=60,
+                color="#d62728" if sev.rank >= Severity.HIGH.rank else "#ff7f0e",
+                zorder=3,
+            )
     for state, color in STATE_COLORS.items():
         if any(r.state.value == state for r in releases):
             ax.scatter([], [], color=color, label=state)

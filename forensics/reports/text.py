@@ -47,8 +47,13 @@ class TextRenderer:
     def render(self, inv: Investigation) -> str:
         """The terminal document."""
         buf = io.StringIO()
-        con = Console(file=buf, force_terminal=self.color, no_color=not self.color,
-                      width=self.width, highlight=False)
+        con = Console(
+            file=buf,
+            force_terminal=self.color,
+            no_color=not self.color,
+            width=self.width,
+            highlight=False,
+        )
         title = Text(f"{inv.project}", style="bold")
         title.append(f"  as of {isoformat(inv.as_of)}", style="dim")
         if inv.simulated:

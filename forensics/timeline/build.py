@@ -34,6 +34,7 @@ EVENT_MEANINGS: Mapping[str, str] = {
     "sct": "signing certificate logged in Certificate Transparency (SCT)",
     "log_integrated": "attestation integrated into the transparency log",
     "log_integrated_unlisted": "log entry with the project's identity, for no file on the index",
+    "reported": "release published, according to an outside report (intel)",
 }
 
 
@@ -51,6 +52,19 @@ class RecoveredEntry:
     """`ref`, `statement`, `intel`, or `` when the version is unknown."""
     evidence: tuple[EvidenceRef, ...]
     note: str = ""
+
+
+@dataclass(frozen=True)
+class ReportedRelease:
+    """A release an outside source reports (an advisory), whatever the index and log say."""
+
+    version: str
+    citation: str
+    """`[tag] source` of the report."""
+    note: str
+    evidence: tuple[EvidenceRef, ...]
+    time: datetime | None = None
+    """When the source says the release was published, if it says."""
 
 
 @dataclass(frozen=True)
@@ -74,13 +88,17 @@ class ReleaseView:
     first_upload: datetime | None
     deleted: bool = False
     recovered: tuple[RecoveredEntry, ...] = ()
+    reported: tuple[ReportedRelease, ...] = ()
+    """Outside reports naming this release (intel seeds of kind `version`)."""
 
     @property
     def attested(self) -> bool:
         """True when at least one file carries a verified attestation."""
-        return self.state in (ReleaseState.FULL, ReleaseState.PARTIAL, ReleaseState.CHANGED) or bool(
-            self.publishers
-        )
+        return self.state in (
+            ReleaseState.FULL,
+            ReleaseState.PARTIAL,
+            ReleaseState.CHANGED,
+        ) or bool(self.publishers)
 
 
 @dataclass(frozen=True, order=True)
@@ -164,6 +182,7 @@ def build_timeline(
     pep740_reason: str = "",
     versions: Iterable[str] = (),
     recovered: Sequence[RecoveredEntry] = (),
+    reported: Sequence[ReportedRelease] = (),
 ) -> Timeline:
     """Join index files, their provenance and recovered log entries into a `Timeline`."""
     by_version: dict[str, list[DistFile]] = defaultdict(list)
@@ -174,7 +193,12 @@ def build_timeline(
     rec_by_version: dict[str | None, list[RecoveredEntry]] = defaultdict(list)
     for entry in recovered:
         rec_by_version[entry.version].append(entry)
-    deleted_versions = {v for v in rec_by_version if v is not None and v not in by_version}
+    rep_by_version: dict[str, list[ReportedRelease]] = defaultdict(list)
+    for rep in reported:
+        rep_by_version[rep.version].append(rep)
+    deleted_versions = {
+        v for v in (*rec_by_version, *rep_by_version) if v is not None and v not in by_version
+    }
 
     first_upload: dict[str, datetime | None] = {}
     for version, dists in by_version.items():
@@ -183,9 +207,9 @@ def build_timeline(
     for version in deleted_versions:
         times = [
             e.log_entry.integrated_time
-            for e in rec_by_version[version]
+            for e in rec_by_version.get(version, ())
             if e.log_entry.integrated_time is not None
-        ]
+        ] or [r.time for r in rep_by_version.get(version, ()) if r.time is not None]
         first_upload[version] = min(times) if times else None
 
     order = sorted(first_upload.items(), key=_order_key)
@@ -198,10 +222,11 @@ def build_timeline(
         )
         views = tuple(FileView(d, provenance[d.filename]) for d in dists)
         if version in deleted_versions:
+            known_from = "the transparency log" if rec_by_version.get(version) else "outside reports"
             result = StateResult(
                 ReleaseState.UNKNOWN,
                 (ReleaseState.UNKNOWN,),
-                "release no longer served by the index; known only from the transparency log",
+                f"release no longer served by the index; known only from {known_from}",
                 frozenset(),
             )
         else:
@@ -217,6 +242,7 @@ def build_timeline(
                 first_upload=first,
                 deleted=version in deleted_versions,
                 recovered=tuple(rec_by_version.get(version, ())),
+                reported=tuple(rep_by_version.get(version, ())),
             )
         )
         if result.publishers and ReleaseState.INCONSISTENT not in result.states:
@@ -225,7 +251,12 @@ def build_timeline(
     graph = _graph(project, releases, rec_by_version.get(None, []))
     events = _events(releases, rec_by_version.get(None, []))
     return Timeline(
-        project, pep740, pep740_reason, graph, tuple(releases), events,
+        project,
+        pep740,
+        pep740_reason,
+        graph,
+        tuple(releases),
+        events,
         tuple(rec_by_version.get(None, ())),
     )
 
@@ -384,6 +415,12 @@ def _events(
                     )
         for rec in rel.recovered:
             events.extend(_recovered_event(rec, rel.version))
+        events.extend(
+            TimelineEvent(rep.time, "reported", rel.version, None, f"release:{rel.version}",
+                          f"{rel.version} reported published by {rep.citation}", rep.evidence)
+            for rep in rel.reported
+            if rep.time is not None
+        )
     for rec in orphans:
         events.extend(_recovered_event(rec, None))
     return tuple(sorted(events))

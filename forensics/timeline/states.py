@@ -106,7 +106,9 @@ def release_state(
     if cov is not ReleaseState.UNKNOWN:
         if cov is not ReleaseState.INCONSISTENT and len(publishers) > 1:
             states.append(ReleaseState.INCONSISTENT)
-            reasons.append("files were attested by different publishers: " + ", ".join(sorted(publishers)))
+            reasons.append(
+                "files were attested by different publishers: " + ", ".join(sorted(publishers))
+            )
         if baseline is not None:
             if cov is ReleaseState.NONE:
                 states.append(ReleaseState.LOST)

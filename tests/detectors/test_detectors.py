@@ -14,8 +14,13 @@ ALL = frozenset(Requirement)
 
 
 def scan(tl: Timeline, available: frozenset[Requirement] = ALL) -> dict[str, list[str]]:
-    ctx = AnalysisContext("widget", T0 + timedelta(days=90), tl, available,
-                          {r: f"{r} not collected" for r in Requirement if r not in available})
+    ctx = AnalysisContext(
+        "widget",
+        T0 + timedelta(days=90),
+        tl,
+        available,
+        {r: f"{r} not collected" for r in Requirement if r not in available},
+    )
     findings, skipped = run_detectors(ctx)
     out: dict[str, list[str]] = {}
     for f in findings:
@@ -27,8 +32,14 @@ def scan(tl: Timeline, available: frozenset[Requirement] = ALL) -> dict[str, lis
 
 def clean_series(n: int = 4) -> list[tuple[str, FileProvenance | None]]:
     return [
-        (f"1.{i}", attested(f"widget-1.{i}.tar.gz", T0 + timedelta(days=i),
-                            claims={"source_ref": f"refs/tags/v1.{i}"}))
+        (
+            f"1.{i}",
+            attested(
+                f"widget-1.{i}.tar.gz",
+                T0 + timedelta(days=i),
+                claims={"source_ref": f"refs/tags/v1.{i}"},
+            ),
+        )
         for i in range(n)
     ]
 
@@ -50,7 +61,9 @@ def test_token_upload_after_adoption_is_lost() -> None:
 
 
 def test_unknown_index_gives_skips_not_missing_attestation_findings() -> None:
-    unknown = FileProvenance(ProvenanceStatus.UNKNOWN, "provenance unknown: this index does not serve PEP 740")
+    unknown = FileProvenance(
+        ProvenanceStatus.UNKNOWN, "provenance unknown: this index does not serve PEP 740"
+    )
     tl = history([("1.0", unknown), ("1.1", unknown)], pep740=Pep740Support.NO)
     out = scan(tl, available=frozenset({Requirement.REKOR}))
     assert "provenance-lost" not in out
@@ -59,38 +72,92 @@ def test_unknown_index_gives_skips_not_missing_attestation_findings() -> None:
 
 def test_publisher_change_and_repository_resurrection() -> None:
     moved = Publisher("GitHub", "other/widget", "publish.yml", "pypi")
-    tl = history([*clean_series(2), ("2.0", attested("widget-2.0.tar.gz", T0 + timedelta(days=5),
-                                                      publisher=moved, claims={"source_ref": "refs/tags/v2.0"}))])
+    tl = history(
+        [
+            *clean_series(2),
+            (
+                "2.0",
+                attested(
+                    "widget-2.0.tar.gz",
+                    T0 + timedelta(days=5),
+                    publisher=moved,
+                    claims={"source_ref": "refs/tags/v2.0"},
+                ),
+            ),
+        ]
+    )
     assert scan(tl)["publisher-changed"] == ["2.0"]
-    resurrected = history([*clean_series(2), ("2.0", attested(
-        "widget-2.0.tar.gz", T0 + timedelta(days=5),
-        claims={"source_repository_id": "999", "source_ref": "refs/tags/v2.0"}))])
+    resurrected = history(
+        [
+            *clean_series(2),
+            (
+                "2.0",
+                attested(
+                    "widget-2.0.tar.gz",
+                    T0 + timedelta(days=5),
+                    claims={"source_repository_id": "999", "source_ref": "refs/tags/v2.0"},
+                ),
+            ),
+        ]
+    )
     out = scan(resurrected)
     assert out["claim-drift"] == ["2.0"]
     assert "publisher-changed" not in out
 
 
 def test_ref_shape_drift_from_tags_to_branch() -> None:
-    tl = history([*clean_series(2), ("1.2", attested("widget-1.2.tar.gz", T0 + timedelta(days=3),
-                                                      claims={"source_ref": "refs/heads/main"}))])
+    tl = history(
+        [
+            *clean_series(2),
+            (
+                "1.2",
+                attested(
+                    "widget-1.2.tar.gz",
+                    T0 + timedelta(days=3),
+                    claims={"source_ref": "refs/heads/main"},
+                ),
+            ),
+        ]
+    )
     assert scan(tl)["claim-drift"] == ["1.2"]
 
 
 def test_pull_request_target_and_self_hosted() -> None:
-    tl = history([("1.0", attested("widget-1.0.tar.gz", T0, claims={
-        "trigger": "pull_request_target", "source_ref": "refs/pull/7/merge",
-        "runner_environment": "self-hosted"}))])
+    tl = history(
+        [
+            (
+                "1.0",
+                attested(
+                    "widget-1.0.tar.gz",
+                    T0,
+                    claims={
+                        "trigger": "pull_request_target",
+                        "source_ref": "refs/pull/7/merge",
+                        "runner_environment": "self-hosted",
+                    },
+                ),
+            )
+        ]
+    )
     out = scan(tl)
     assert out["untrusted-build-trigger"] == ["1.0"]
     assert out["self-hosted-runner"] == ["1.0"]
 
 
 def test_signing_time_skew_backdated_and_late() -> None:
-    tl = history([
-        ("1.0", attested("widget-1.0.tar.gz", T0, lead=timedelta(days=3))),
-        ("1.1", attested("widget-1.1.tar.gz", T0 + timedelta(days=1), lead=-timedelta(hours=2))),
-        ("1.2", attested("widget-1.2.tar.gz", T0 + timedelta(days=2), lead=timedelta(seconds=20))),
-    ])
+    tl = history(
+        [
+            ("1.0", attested("widget-1.0.tar.gz", T0, lead=timedelta(days=3))),
+            (
+                "1.1",
+                attested("widget-1.1.tar.gz", T0 + timedelta(days=1), lead=-timedelta(hours=2)),
+            ),
+            (
+                "1.2",
+                attested("widget-1.2.tar.gz", T0 + timedelta(days=2), lead=timedelta(seconds=20)),
+            ),
+        ]
+    )
     ctx = AnalysisContext("widget", T0, tl, ALL)
     findings, _ = run_detectors(ctx)
     skew = {f.version: f for f in findings if f.detector == "signing-time-skew"}
@@ -101,8 +168,10 @@ def test_signing_time_skew_backdated_and_late() -> None:
 
 
 def test_invalid_attestation_with_digest_mismatch_is_critical() -> None:
-    bad = FileProvenance(ProvenanceStatus.INVALID,
-                         "statement subject sha256 aaaa does not match the file's sha256 bbbb")
+    bad = FileProvenance(
+        ProvenanceStatus.INVALID,
+        "statement subject sha256 aaaa does not match the file's sha256 bbbb",
+    )
     tl = history([("1.0", bad)])
     findings, _ = run_detectors(AnalysisContext("widget", T0, tl, ALL))
     (f,) = [f for f in findings if f.detector == "attestation-invalid"]

@@ -38,13 +38,19 @@ def test_parses_and_normalises(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (b'[[seed]]\nkind="log_index"\nvalue="x1"\ntag="verified"\nsource="s"', "not a non-negative integer"),
+        (
+            b'[[seed]]\nkind="log_index"\nvalue="x1"\ntag="verified"\nsource="s"',
+            "not a non-negative integer",
+        ),
         (b'[[seed]]\nkind="sha256"\nvalue="abc"\ntag="verified"\nsource="s"', "not 64 hex digits"),
         (b'[[seed]]\nkind="log_index"\nvalue="1"\ntag="rumour"\nsource="s"', "tag 'rumour'"),
         (b'[[seed]]\nkind="log_index"\nvalue="1"\ntag="verified"', "`source` is required"),
         (b'[[seed]]\nkind="digest"\nvalue="1"\ntag="verified"\nsource="s"', "kind 'digest'"),
-        (b'[[seed]]\nkind="log_index"\nvalue="1"\ntag="verified"\nsource="s"\nurl="x"', "unknown key"),
-        (b'[[seed]\n', "not valid TOML"),
+        (
+            b'[[seed]]\nkind="log_index"\nvalue="1"\ntag="verified"\nsource="s"\nurl="x"',
+            "unknown key",
+        ),
+        (b"[[seed]\n", "not valid TOML"),
         (b"\xff\xfe", "not valid TOML"),
     ],
 )

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import requests
-from tests.rekor._lablog import MiniLog, hashedrekord_body
 
 import forensics.rekor as rekor
 from forensics.errors import OfflineMiss, SourceResponseError, SourceUnavailable
@@ -22,6 +21,7 @@ from forensics.evidence.store import EvidenceStore
 from forensics.rekor import cli as rekor_cli
 from forensics.rekor.client import EntryNotFound, RecordedRekor, RekorClient
 from forensics.rekor.verify import LogKeys
+from tests.rekor._lablog import MiniLog, hashedrekord_body
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

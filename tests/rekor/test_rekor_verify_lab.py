@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from tests.rekor._lablog import MiniLog, hashedrekord_body, v2_body
 
 from forensics.rekor import merkle
 from forensics.rekor.entry import LogInfo, MalformedEntry, RekorEntry, decode_body
@@ -19,6 +18,7 @@ from forensics.rekor.verify import (
     verify_consistency_proof,
     verify_entry,
 )
+from tests.rekor._lablog import MiniLog, hashedrekord_body, v2_body
 
 OFFSET = 1000
 

@@ -7,24 +7,36 @@ from datetime import timedelta
 
 from forensics.analysis import Investigation
 from forensics.detectors import AnalysisContext, Requirement, run_detectors
-from forensics.models import FileProvenance, ProvenanceStatus
+from forensics.models import FileProvenance, Pep740Support, ProvenanceStatus
 from forensics.reports import Format, renderer_for
 from forensics.reports.json_v1 import SCHEMA
-from tests.factories import T0, attested, dist, history
 from forensics.timeline import build_timeline
-from forensics.models import Pep740Support
+from tests.factories import T0, attested, dist, history
 
 
 def investigation() -> Investigation:
-    tl = history([
-        ("1.0", attested("widget-1.0.tar.gz", T0)),
-        ("1.1", None),
-    ])
-    ctx = AnalysisContext("widget", T0 + timedelta(days=9), tl, frozenset({Requirement.PEP740}),
-                          {Requirement.REKOR: "no transparency-log source was given"})
+    tl = history(
+        [
+            ("1.0", attested("widget-1.0.tar.gz", T0)),
+            ("1.1", None),
+        ]
+    )
+    ctx = AnalysisContext(
+        "widget",
+        T0 + timedelta(days=9),
+        tl,
+        frozenset({Requirement.PEP740}),
+        {Requirement.REKOR: "no transparency-log source was given"},
+    )
     findings, skipped = run_detectors(ctx)
-    return Investigation("widget", ctx.as_of, {"index": {"base_url": "https://pypi.example", "pep740": "yes"}},
-                         tl, findings, skipped)
+    return Investigation(
+        "widget",
+        ctx.as_of,
+        {"index": {"base_url": "https://pypi.example", "pep740": "yes"}},
+        tl,
+        findings,
+        skipped,
+    )
 
 
 def test_json_v1_shape() -> None:
@@ -38,28 +50,56 @@ def test_json_v1_shape() -> None:
     assert set(f) >= {"filename", "sha256", "size", "upload_time", "yanked", "provenance"}
     prov = f["provenance"]
     assert prov["status"] == "verified"
-    assert prov["publisher"] == {"kind": "GitHub", "repository": "acme/widget", "workflow": "publish.yml",
-                                 "environment": "pypi"}
-    assert prov["claims"]["source_commit"] == "a" * 40
-    assert prov["log_entries"][0]["log_index"] == 1000 and prov["log_entries"][0]["verified"] is True
+    assert prov["publisher"] == {
+        "kind": "GitHub",
+        "repository": "acme/widget",
+        "workflow": "publish.yml",
+        "environment": "pypi",
+    }
+    assert len(prov["claims"]["source_commit"]) == 40
+    assert (
+        prov["log_entries"][0]["log_index"] == 1000 and prov["log_entries"][0]["verified"] is True
+    )
     (finding,) = doc["findings"]
-    assert set(finding) >= {"id", "detector", "severity", "confidence", "version", "filename", "summary", "evidence"}
+    assert set(finding) >= {
+        "id",
+        "detector",
+        "severity",
+        "confidence",
+        "version",
+        "filename",
+        "summary",
+        "evidence",
+    }
     assert finding["detector"] == "provenance-lost" and finding["evidence"]
-    assert {"detector": "unlisted-log-entry", "reason": "no transparency-log source was given"} in doc["skipped"]
+    assert {
+        "detector": "unlisted-log-entry",
+        "reason": "no transparency-log source was given",
+    } in doc["skipped"]
 
 
 def test_json_is_byte_identical_across_runs() -> None:
-    assert renderer_for(Format.JSON).render(investigation()) == renderer_for(Format.JSON).render(investigation())
+    assert renderer_for(Format.JSON).render(investigation()) == renderer_for(Format.JSON).render(
+        investigation()
+    )
 
 
 def hostile() -> Investigation:
     name = "<img src=x onerror=alert(1)>[red]boom[/red]|*x*.tar.gz"
     d = dist("1.0", name, T0)
     fp = FileProvenance(ProvenanceStatus.UNKNOWN, "<script>alert(1)</script> [bold]x[/bold]")
-    tl = build_timeline("widget", [d], {name: fp}, pep740=Pep740Support.NO, pep740_reason="<b>no</b>")
-    return Investigation("widget", T0, {"index": {"base_url": "https://x", "pep740": "no",
-                                                  "pep740_reason": "<b>no</b>"}}, tl, (), (),
-                         problems=("<iframe>[red]boom[/red]",))
+    tl = build_timeline(
+        "widget", [d], {name: fp}, pep740=Pep740Support.NO, pep740_reason="<b>no</b>"
+    )
+    return Investigation(
+        "widget",
+        T0,
+        {"index": {"base_url": "https://x", "pep740": "no", "pep740_reason": "<b>no</b>"}},
+        tl,
+        (),
+        (),
+        problems=("<iframe>[red]boom[/red]",),
+    )
 
 
 def test_markdown_escapes_html_and_markdown() -> None:

@@ -55,7 +55,9 @@ def test_changed_publisher_and_inconsistent_release() -> None:
 
 
 def test_unknown_never_becomes_lost() -> None:
-    unknown = FileProvenance(ProvenanceStatus.UNKNOWN, "provenance unknown: this index does not serve PEP 740")
+    unknown = FileProvenance(
+        ProvenanceStatus.UNKNOWN, "provenance unknown: this index does not serve PEP 740"
+    )
     tl = history([("1.0", attested("widget-1.0.tar.gz", T0)), ("1.1", unknown)])
     rel = tl.release("1.1")
     assert rel is not None and rel.states == (ReleaseState.UNKNOWN,)
@@ -91,7 +93,9 @@ def test_graph_links_release_file_attestation_identity_commit_run() -> None:
     assert g.has_edge("project:widget", "release:1.0")
     assert g.has_edge("release:1.0", "file:widget-1.0.tar.gz")
     assert g.has_edge("file:widget-1.0.tar.gz", "attestation:widget-1.0.tar.gz#0")
-    assert g.has_edge("attestation:widget-1.0.tar.gz#0", "identity:GitHub|acme/widget|publish.yml|pypi")
+    assert g.has_edge(
+        "attestation:widget-1.0.tar.gz#0", "identity:GitHub|acme/widget|publish.yml|pypi"
+    )
     assert any(n.startswith("commit:") for n in g.nodes)
     assert any(n.startswith("run:") for n in g.nodes)
     assert g.nodes["logentry:1000"]["data_type"] == "rekor:entry"

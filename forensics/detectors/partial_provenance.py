@@ -1,0 +1,73 @@
+"""Detector: a release mixes attested files with files that carry no attestation.
+
+Trusted Publishing attests every file it uploads. A file without an attestation next to attested
+ones was uploaded another way: most often an extra wheel added later with a token, which is how
+an attacker slips a payload into an existing, trusted-looking release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from forensics.detectors.interface import (
+    AnalysisContext,
+    Detector,
+    DetectorInfo,
+    Requirement,
+    doc_paragraph,
+)
+from forensics.models import Confidence, Finding, ProvenanceStatus, Severity, isoformat
+
+MOTIVATION = doc_paragraph(__doc__)
+
+#: An unattested file uploaded this long after the release's attested files was added later.
+LATE = timedelta(hours=1)
+
+
+class PartialProvenance(Detector):
+    """One finding per unattested file in a release that has attested files."""
+
+    info = DetectorInfo(
+        id="file-without-attestation",
+        title="File without attestation in a release whose other files are attested",
+        requires=frozenset({Requirement.PEP740}),
+        motivation=MOTIVATION,
+        caveats="Platform wheels built on a separate CI without Trusted Publishing are benign.",
+    )
+
+    def run(self, ctx: AnalysisContext) -> Sequence[Finding]:
+        """Flag absent files next to verified ones; late additions are more severe."""
+        out = []
+        for rel in ctx.timeline.releases:
+            attested = [f for f in rel.files if f.provenance.status is ProvenanceStatus.VERIFIED]
+            if not attested:
+                continue
+            last_attested = max(
+                (f.dist.upload_time for f in attested if f.dist.upload_time), default=None
+            )
+            for fv in rel.files:
+                if fv.provenance.status is not ProvenanceStatus.ABSENT:
+                    continue
+                up = fv.dist.upload_time
+                late = up is not None and last_attested is not None and up - last_attested > LATE
+                out.append(
+                    self.finding(
+                        severity=Severity.HIGH if late else Severity.MEDIUM,
+                        confidence=Confidence.MEDIUM,
+                        summary=(
+                            f"{fv.dist.filename} has no attestation while {len(attested)} other "
+                            f"file(s) of {rel.version} do"
+                            + (f"; it was uploaded {up - last_attested} after them" if late and up
+                               and last_attested else "")
+                        ),
+                        release=rel,
+                        file=fv,
+                        values={
+                            "upload_time": isoformat(up) or "",
+                            "last_attested_upload": isoformat(last_attested) or "",
+                            "late_threshold_seconds": str(int(LATE.total_seconds())),
+                        },
+                    )
+                )
+        return out
