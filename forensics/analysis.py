@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from forensics.collect.github_parse import GitHubView, github_targets, load_github
 from forensics.collect.pypi_parse import IndexSnapshot, load_index_snapshot, provenance_response
 from forensics.detectors import AnalysisContext, Requirement, run_detectors
 from forensics.errors import EvidenceError
@@ -192,6 +193,66 @@ def case_trust(store: EvidenceStore, meta: CaseMeta) -> TrustMaterial:
     return TrustMaterial(stored.body(), str(rec.get("origin", url)))
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """The parsed sources of a case, in the order collection needs them."""
+
+    meta: CaseMeta
+    trust: TrustMaterial
+    snapshot: IndexSnapshot
+    provenance: Mapping[str, FileProvenance]
+    intel: tuple[IntelSeed, ...]
+    rekor: RekorView | None
+    github: GitHubView | None
+
+    def attested_claims(self) -> list[Mapping[str, str]]:
+        """Claims of every verified attestation and every recovered log entry."""
+        out: list[Mapping[str, str]] = [
+            att.claims
+            for fp in self.provenance.values()
+            for att in fp.attestations
+            if att.verified
+        ]
+        if self.rekor is not None:
+            out += [rec.claims for rec in self.rekor.recovered]
+        return out
+
+
+def index_provenance(
+    store: EvidenceStore, meta: CaseMeta, verifier: ProvenanceVerifier
+) -> tuple[IndexSnapshot, dict[str, FileProvenance]]:
+    """The index snapshot and every file's provenance verdict."""
+    index_url = str(meta.sources.get("index", {}).get("base_url", ""))
+    snapshot = load_index_snapshot(store, index_url, meta.project)
+    provenance = {d.filename: file_provenance(store, snapshot, d, verifier) for d in snapshot.files}
+    return snapshot, provenance
+
+
+def read_evidence(
+    store: EvidenceStore, trust: TrustMaterial | None = None, *, with_github: bool = True
+) -> Evidence:
+    """Parse everything the case holds: index, provenance, log, intel, GitHub (pure)."""
+    meta = store.read_meta()
+    if meta is None:
+        raise EvidenceError(
+            f"{store.root} has no case.json",
+            hint="collect first: `forensics investigate PROJECT --case DIR`",
+        )
+    trust = trust or case_trust(store, meta)
+    snapshot, provenance = index_provenance(store, meta, trust.verifier)
+    intel = load_case_intel(store, meta)
+    rekor = rekor_view(
+        store, meta, snapshot.files, provenance, trust.log_keys, snapshot.versions, intel
+    )
+    ev = Evidence(meta, trust, snapshot, provenance, intel, rekor, None)
+    github_url = meta.sources.get("github", {}).get("base_url")
+    if with_github and github_url:
+        commits, runs, repos = github_targets(ev.attested_claims())
+        github = load_github(store, str(github_url), commits, runs, repos)
+        ev = Evidence(meta, trust, snapshot, provenance, intel, rekor, github)
+    return ev
+
+
 def analyze(
     store: EvidenceStore,
     *,
@@ -200,35 +261,22 @@ def analyze(
 ) -> Investigation:
     """Analyse a case. `as_of` defaults to the case's last retrieval time (never the clock);
     `trust` defaults to the trusted root recorded in the case."""
-    meta = store.read_meta()
-    if meta is None:
-        raise EvidenceError(
-            f"{store.root} has no case.json",
-            hint="collect first: `forensics investigate PROJECT --case DIR`",
-        )
-    index_url = str(meta.sources.get("index", {}).get("base_url", ""))
-    snapshot = load_index_snapshot(store, index_url, meta.project)
+    ev = read_evidence(store, trust)
+    meta, snapshot, rekor = ev.meta, ev.snapshot, ev.rekor
     when = utc(as_of) if as_of else store.last_retrieval()
     if when is None:
         raise EvidenceError(f"{store.root} holds no responses")
-    trust = trust or case_trust(store, meta)
-    provenance = {
-        d.filename: file_provenance(store, snapshot, d, trust.verifier) for d in snapshot.files
-    }
-    intel = load_case_intel(store, meta)
-    rekor = rekor_view(
-        store, meta, snapshot.files, provenance, trust.log_keys, snapshot.versions, intel
-    )
     reported = [
-        ReportedRelease(s.value, s.citation, s.note, (s.evidence,) if s.evidence else (),
-                        s.published)
-        for s in intel
+        ReportedRelease(
+            s.value, s.citation, s.note, (s.evidence,) if s.evidence else (), s.published
+        )
+        for s in ev.intel
         if s.kind == "version"
     ]
     timeline = build_timeline(
         snapshot.project,
         snapshot.files,
-        provenance,
+        ev.provenance,
         pep740=snapshot.pep740,
         pep740_reason=snapshot.pep740_reason,
         versions=snapshot.versions,
@@ -245,18 +293,30 @@ def analyze(
         available.add(Requirement.REKOR)
     else:
         unavailable[Requirement.REKOR] = "no transparency-log source was given (--rekor-url)"
+    if ev.github is not None:
+        available.add(Requirement.GITHUB)
+    else:
+        unavailable[Requirement.GITHUB] = "no GitHub source was given (--github-url)"
     ctx = AnalysisContext(
-        snapshot.project, when, timeline, frozenset(available), unavailable, rekor=rekor
+        snapshot.project,
+        when,
+        timeline,
+        frozenset(available),
+        unavailable,
+        rekor=rekor,
+        github=ev.github,
     )
     findings, skipped = run_detectors(ctx)
     if rekor is not None:
         skipped += tuple(Skipped("transparency-log", p) for p in rekor.problems)
+    if ev.github is not None:
+        skipped += tuple(Skipped("github", p) for p in ev.github.problems)
     sources = _sources(meta, snapshot)
     recorded = meta.sources.get("trust_root", {})
-    same = recorded.get("sha256") == trust.sha256
+    same = recorded.get("sha256") == ev.trust.sha256
     sources["trust_root"] = {
-        "origin": str(recorded.get("origin")) if same else trust.label,
-        "sha256": trust.sha256,
+        "origin": str(recorded.get("origin")) if same else ev.trust.label,
+        "sha256": ev.trust.sha256,
         "recorded_in_case": same,
     }
     return Investigation(

@@ -37,6 +37,7 @@ def collect(
     *,
     index_url: str,
     rekor_url: str | None = None,
+    github_url: str | None = None,
     intel: Path | None = None,
     trust: TrustMaterial | None = None,
     concurrency: int = 8,
@@ -44,8 +45,9 @@ def collect(
     progress: bool = False,
     clock: Callable[[], datetime] = _now,
 ) -> None:
-    """Fetch everything the analysis needs into the case (resumable): the index, then, with
-    `rekor_url`, the transparency-log entries the recovery asks for."""
+    """Fetch everything the analysis needs into the case (resumable): the index; with
+    `rekor_url`, the transparency-log entries the recovery asks for; with `github_url`, the
+    commits, runs and tags the attestations name."""
     from forensics.collect.http import Fetcher
     from forensics.collect.pypi import PyPICollector
 
@@ -60,6 +62,8 @@ def collect(
     store.begin_collection(clock(), note=f"collect {project} from {index_url}")
     if rekor_url:
         sources["rekor"] = {"base_url": rekor_url.rstrip("/")}
+    if github_url:
+        sources["github"] = {"base_url": github_url.rstrip("/")}
     if intel is not None:
         try:
             raw = intel.read_bytes()
@@ -92,21 +96,17 @@ def collect(
         PyPICollector(fetcher, index_url, concurrency=concurrency, progress=progress).collect(
             project
         )
-    if rekor_url:
-        _collect_rekor(
-            store,
-            rekor_url,
-            trust.verifier,
-            timeout=timeout,
-            clock=clock,
-        )
+        if rekor_url:
+            _collect_rekor(store, rekor_url, trust, timeout=timeout, clock=clock)
+        if github_url:
+            _collect_github(store, client, github_url, trust, clock)
     store.finish_collection(clock())
 
 
 def _collect_rekor(
     store: EvidenceStore,
     rekor_url: str,
-    verifier: ProvenanceVerifier,
+    trust: TrustMaterial,
     *,
     timeout: float,
     clock: Callable[[], datetime],
@@ -114,16 +114,13 @@ def _collect_rekor(
     """Ask the log what the analysis will replay: same inputs, live client, answers stored."""
     import requests
 
-    from forensics.analysis import file_provenance, load_case_intel
-    from forensics.rekor.recover import rekor_inputs
-    from forensics.collect.pypi_parse import load_index_snapshot
+    from forensics.analysis import index_provenance, load_case_intel
     from forensics.rekor.client import RekorClient
-    from forensics.rekor.recover import gather
+    from forensics.rekor.recover import gather, rekor_inputs
 
     meta = store.read_meta()
-    assert meta is not None  # written by collect() above
-    snapshot = load_index_snapshot(store, str(meta.sources["index"]["base_url"]), meta.project)
-    provenance = {d.filename: file_provenance(store, snapshot, d, verifier) for d in snapshot.files}
+    assert meta is not None  # written by collect() before any source is asked
+    snapshot, provenance = index_provenance(store, meta, trust.verifier)
     inputs = rekor_inputs(snapshot.files, provenance, snapshot.versions)
     with requests.Session() as session:
         session.headers["User-Agent"] = USER_AGENT
@@ -137,6 +134,25 @@ def _collect_rekor(
         )
 
 
+def _collect_github(
+    store: EvidenceStore,
+    client: httpx.Client,
+    github_url: str,
+    trust: TrustMaterial,
+    clock: Callable[[], datetime],
+) -> None:
+    """Fetch the commits, runs and tags that the (served and recovered) attestations name."""
+    from forensics.analysis import read_evidence
+    from forensics.collect.github import GitHubCollector
+    from forensics.collect.github_parse import github_targets
+    from forensics.collect.http import Fetcher
+
+    ev = read_evidence(store, trust, with_github=False)
+    commits, runs, repos = github_targets(ev.attested_claims())
+    fetcher = Fetcher(client, store, source="github", clock=clock)
+    GitHubCollector(fetcher, github_url).collect(commits, runs, repos)
+
+
 def investigate(
     project: str,
     *,
@@ -146,6 +162,7 @@ def investigate(
     as_of: datetime | None = None,
     trust_root: str | os.PathLike[str] | None = None,
     rekor_url: str | None = None,
+    github_url: str | None = None,
     intel: str | os.PathLike[str] | None = None,
     concurrency: int = 8,
     progress: bool = False,
@@ -170,6 +187,7 @@ def investigate(
                     store,
                     index_url=index_url or default_index_url(),
                     rekor_url=rekor_url,
+                    github_url=github_url,
                     intel=Path(intel) if intel else None,
                     trust=trust,
                     concurrency=concurrency,

@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--rekor-url", help="transparency log to search (e.g. https://rekor.sigstore.dev)"
     )
     inv.add_argument(
+        "--github-url", help="GitHub REST API to ask about the attested commits, runs and tags"
+    )
+    inv.add_argument(
         "--intel", type=Path, help="intel.toml: cited log indexes / digests to look up"
     )
     inv.add_argument("--concurrency", type=int, default=8)
@@ -128,6 +131,7 @@ def cmd_investigate(args: argparse.Namespace) -> int:
         as_of=args.as_of,
         trust_root=args.trust_root,
         rekor_url=args.rekor_url,
+        github_url=args.github_url,
         intel=args.intel,
         concurrency=args.concurrency,
         progress=not args.no_progress and sys.stderr.isatty(),

@@ -74,7 +74,7 @@ class CommitReuse(Detector):
                             "source_repository": repo,
                             "source_commit": commit,
                             "versions": ", ".join(versions),
-                            "first_upload": isoformat(min(times)) if times else "",
+                            "first_upload": (isoformat(min(times)) or "") if times else "",
                         },
                     )
                 )

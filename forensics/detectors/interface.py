@@ -17,6 +17,7 @@ from forensics.models import Confidence, EvidenceRef, Finding, Severity
 from forensics.timeline import FileView, ReleaseView, Timeline
 
 if TYPE_CHECKING:
+    from forensics.collect.github_parse import GitHubView
     from forensics.rekor.recover import RekorView
 
 
@@ -27,6 +28,8 @@ class Requirement(enum.StrEnum):
     """The index serves PEP 740, so absence of provenance is meaningful."""
     REKOR = "rekor"
     """Transparency-log data was collected."""
+    GITHUB = "github"
+    """GitHub commits, runs and tags named by the attestations were collected."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class AnalysisContext:
     """Why each missing requirement is missing."""
     rekor: RekorView | None = None
     """What the transparency log said (cross-checks of served entries), when collected."""
+    github: GitHubView | None = None
+    """Commits, runs and tags the attestations name, when collected."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from forensics.detectors.interface import (
     Requirement,
     release_evidence,
 )
+from forensics.detectors.workflow_edited import release_commit
 from forensics.models import Confidence, Finding, ProvenanceStatus, Severity
 from forensics.timeline import ReleaseState, ReleaseView
 
@@ -43,7 +44,7 @@ class PublisherChanged(Detector):
                 prev = ctx.timeline.previous_attested(rel.version)
                 before = ", ".join(sorted(prev.publishers)) if prev else "?"
                 after = ", ".join(sorted(rel.publishers))
-                severity, confidence, why = _triage(prev, rel)
+                severity, confidence, why = _triage(ctx, prev, rel)
                 out.append(
                     self.finding(
                         severity=severity,
@@ -87,7 +88,9 @@ def _ids(rel: ReleaseView, claim: str) -> set[str]:
     }
 
 
-def _triage(prev: ReleaseView | None, rel: ReleaseView) -> tuple[Severity, Confidence, str]:
+def _triage(
+    ctx: AnalysisContext, prev: ReleaseView | None, rel: ReleaseView
+) -> tuple[Severity, Confidence, str]:
     """Severity, confidence and the reason, from what the repository ID says."""
     if prev is None:
         return Severity.MEDIUM, Confidence.MEDIUM, "no earlier publisher to compare with"
@@ -104,6 +107,16 @@ def _triage(prev: ReleaseView | None, rel: ReleaseView) -> tuple[Severity, Confi
             Confidence.MEDIUM,
             "same repository ID under a new name: consistent with a rename or transfer",
         )
+    now_found, before_found = release_commit(ctx, rel), release_commit(ctx, prev)
+    if now_found is not None and before_found is not None:
+        commit, workflow = now_found
+        old = before_found[1]
+        if workflow and old and old != workflow and {old, workflow} <= set(commit.files):
+            return (
+                Severity.LOW,
+                Confidence.MEDIUM,
+                f"same repository; release commit {commit.sha[:12]} renames {old} to {workflow}",
+            )
     return (
         Severity.MEDIUM,
         Confidence.LOW,

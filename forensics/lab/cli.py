@@ -44,6 +44,20 @@ def _serve(args: argparse.Namespace) -> int:
     return run_serve(args)
 
 
+def _case(args: argparse.Namespace) -> int:
+    from forensics.lab.case import build_case
+    from forensics.models import parse_time
+
+    try:
+        as_of = parse_time(args.as_of) if args.as_of else None
+    except ValueError as exc:
+        raise InputError(f"--as-of {args.as_of!r} is not an ISO 8601 time") from exc
+    out = build_case(resolve_scenario(args.scenario), args.case, as_of=as_of, seed=args.seed,
+                     with_log=not args.no_log, mirror=args.mirror)
+    sys.stdout.write(f"collected a simulated case into {out}\n")
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     from forensics.lab.scenario import load_scenario, shipped_scenarios
 
@@ -68,5 +82,13 @@ def register(subparsers: Any) -> None:
     b.set_defaults(func=_build)
     register_serve_cli(sub)
     sub.choices["serve"].set_defaults(func=_serve)
+    c = sub.add_parser("case", help="collect a scenario's world into a (simulated) case directory")
+    c.add_argument("scenario", help="scenario file or shipped scenario name")
+    c.add_argument("--case", type=Path, required=True)
+    c.add_argument("--as-of", help="serve the lab index as it stood at this time")
+    c.add_argument("--seed", type=int, default=None)
+    c.add_argument("--no-log", action="store_true", help="do not collect the transparency log")
+    c.add_argument("--mirror", action="store_true", help="serve the index without PEP 740")
+    c.set_defaults(func=_case)
     ls = sub.add_parser("scenarios", help="list the shipped scenarios")
     ls.set_defaults(func=_list)

@@ -151,7 +151,13 @@ class LabServer:
         self.normalized = canonicalize_name(self.world.project)
         self._by_uuid: dict[str, str] = {}
         self._by_index: dict[int, str] = {}
+        cutoff = self.as_of.timestamp() if self.as_of is not None else None
         for entry_id, entry in self.world.entries.items():
+            # `as_of` also hides log entries integrated later. The tree head and proofs stay
+            # those of the final log: the lab signs no checkpoint at serving time.
+            when = entry.get("integratedTime")
+            if cutoff is not None and isinstance(when, int) and when > cutoff:
+                continue
             self._by_uuid[entry_id[-64:].lower()] = entry_id
             index = entry.get("logIndex")
             if isinstance(index, int):
@@ -532,10 +538,8 @@ class LabServer:
 
     def _lookup(self, key: str) -> str | None:
         key = key.lower()
-        if len(key) == 80:
-            return key if key in self.world.entries else self._by_uuid.get(key[-64:])
-        if len(key) == 64:
-            return self._by_uuid.get(key)
+        if len(key) in (64, 80):
+            return self._by_uuid.get(key[-64:])
         return None
 
     def _rekor_get(self, parts: list[str], query: dict[str, str]) -> Reply:
@@ -647,7 +651,7 @@ class LabServer:
                 merged = list(dict.fromkeys(u for r in results for u in r))
             else:
                 merged = [u for u in results[0] if all(u in r for r in results[1:])]
-            return _json(200, merged)
+            return _json(200, [u for u in merged if self._lookup(u) is not None])
         return _rekor_error(404, "path not found")
 
     # -- GitHub REST subset ---------------------------------------------------------------------
@@ -660,9 +664,14 @@ class LabServer:
             return _github_error(404)
         rest = parts[2:]
         api = f"{self.url}/repos/{repo}"
+        # `as_of`: the repository as it stood then (commits, tags on them, runs created before).
+        commits = [c for c in self.world.commits if self._before(c.get("date"))]
+        dated = {c.get("sha"): c.get("date") for c in self.world.commits}
+        tags = [t for t in self.world.tags if self._before(dated.get(t.get("commit")))]
+        all_runs = [r for r in self.world.runs if self._before(r.get("created_at"))]
         if len(rest) == 2 and rest[0] == "commits":
             ref = rest[1].lower()
-            matches = [c for c in self.world.commits if str(c.get("sha", "")).startswith(ref)]
+            matches = [c for c in commits if str(c.get("sha", "")).startswith(ref)]
             if len(ref) < 4 or len(matches) != 1:
                 return _github_error(422, f"No commit found for SHA: {rest[1]}")
             return _json(200, self._commit_json(matches[0], api))
@@ -676,12 +685,12 @@ class LabServer:
                         "zipball_url": f"{api}/zipball/refs/tags/{t['name']}",
                         "tarball_url": f"{api}/tarball/refs/tags/{t['name']}",
                     }
-                    for t in self.world.tags
+                    for t in tags
                 ],
             )
         if len(rest) >= 4 and rest[:3] == ["git", "ref", "tags"]:
             name = "/".join(rest[3:])
-            for t in self.world.tags:
+            for t in tags:
                 if t.get("name") == name:
                     return _json(
                         200,
@@ -705,7 +714,7 @@ class LabServer:
             }
             runs = [
                 r
-                for r in self.world.runs
+                for r in all_runs
                 if all(
                     str(r.get(field_)) == query[param]
                     for param, field_ in filters.items()
@@ -717,11 +726,19 @@ class LabServer:
                 {"total_count": len(runs), "workflow_runs": [self._run_json(r, api) for r in runs]},
             )
         if len(rest) == 3 and rest[:2] == ["actions", "runs"]:
-            for r in self.world.runs:
+            for r in all_runs:
                 if str(r.get("id")) == rest[2]:
                     return _json(200, self._run_json(r, api))
             return _github_error(404)
         return _github_error(404)
+
+    def _before(self, when: object) -> bool:
+        if self.as_of is None or not isinstance(when, str):
+            return True
+        try:
+            return parse_time(when) <= self.as_of
+        except ValueError:
+            return True
 
     @staticmethod
     def _commit_json(c: Mapping[str, Any], api: str) -> dict[str, Any]:

@@ -73,9 +73,9 @@ def gap_versions(versions: Iterable[str], *, per_gap: int = 5) -> list[str]:
     nearly always one of these, and the list stays proportional to the history.
     """
     known: set[Version] = set()
-    for v in versions:
+    for text in versions:
         try:
-            parsed = Version(v)
+            parsed = Version(text)
         except InvalidVersion:
             continue
         if not parsed.is_prerelease and not parsed.is_devrelease and not parsed.local:

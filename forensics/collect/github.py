@@ -1,0 +1,73 @@
+"""GitHub source: the commits, workflow runs and tags that attestations point at.
+
+An attestation says *which* commit and run built a release; GitHub says *what* that commit was
+(author, changed files, parents) and whether the run and a release tag exist. The collector asks
+only for what the claims name, so the request count stays proportional to the history.
+Answers are parsed by `forensics.collect.github_parse` from the evidence store, online or offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from forensics.collect.http import Fetcher
+from forensics.errors import SourceError
+
+DEFAULT_GITHUB_API = "https://api.github.com"
+ACCEPT = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+#: Status recorded for a request that got no HTTP answer (same convention as the Rekor client).
+NO_ANSWER = 0
+
+
+def commit_url(base: str, repo: str, sha: str) -> str:
+    """`GET /repos/{owner}/{repo}/commits/{sha}`."""
+    return f"{base.rstrip('/')}/repos/{repo}/commits/{sha}"
+
+
+def run_url(base: str, repo: str, run_id: int) -> str:
+    """`GET /repos/{owner}/{repo}/actions/runs/{id}`."""
+    return f"{base.rstrip('/')}/repos/{repo}/actions/runs/{run_id}"
+
+
+def tags_url(base: str, repo: str) -> str:
+    """`GET /repos/{owner}/{repo}/tags?per_page=100` (first page: the newest tags)."""
+    return f"{base.rstrip('/')}/repos/{repo}/tags?per_page=100"
+
+
+class GitHubCollector:
+    """Fetch the GitHub objects named by attestation claims into the evidence store."""
+
+    def __init__(self, fetcher: Fetcher, base_url: str = DEFAULT_GITHUB_API) -> None:
+        """`fetcher` carries the client, retries and the store."""
+        self.fetcher = fetcher
+        self.base_url = base_url.rstrip("/")
+
+    def collect(
+        self,
+        commits: Iterable[tuple[str, str]],
+        runs: Iterable[tuple[str, int]],
+        repositories: Iterable[str],
+    ) -> list[str]:
+        """Fetch (repo, sha) commits, (repo, id) runs and each repository's tags.
+
+        Returns the problems met; an unreachable GitHub is recorded as an answer with status 0,
+        so offline re-analysis reports the same gap instead of a silent one.
+        """
+        urls = [tags_url(self.base_url, r) for r in sorted(set(repositories))]
+        urls += [commit_url(self.base_url, r, s) for r, s in sorted(set(commits))]
+        urls += [run_url(self.base_url, r, i) for r, i in sorted(set(runs))]
+        problems = []
+        for url in urls:
+            try:
+                self.fetcher.get(url, headers=ACCEPT)
+            except SourceError as exc:
+                problems.append(exc.message)
+                self.fetcher.store.put_response(
+                    source="github",
+                    url=url,
+                    status=NO_ANSWER,
+                    headers={},
+                    body=exc.message.encode(),
+                    retrieved_at=self.fetcher.clock(),
+                )
+        return problems

@@ -1,0 +1,213 @@
+"""Parse stored GitHub answers into commits, runs and tags (pure: reads the evidence store only).
+
+Works with the REST shapes of api.github.com and of the lab's GitHub subset. Authors are taken
+from the top-level `author.login` when GitHub could link the commit to an account, else from the
+commit's own author name (what `git log` shows).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from forensics.collect.github import NO_ANSWER, commit_url, run_url, tags_url
+from forensics.evidence import EvidenceStore
+from forensics.models import EvidenceRef, parse_time
+
+_REPO = re.compile(r"^https://github\.com/(?P<repo>[^/]+/[^/]+?)/?$")
+_RUN = re.compile(r"^https://github\.com/(?P<repo>[^/]+/[^/]+)/actions/runs/(?P<id>\d+)")
+
+
+def github_repo(uri: str | None) -> str | None:
+    """`https://github.com/owner/repo` -> `owner/repo` (None for other hosts)."""
+    m = _REPO.match(uri or "")
+    return m.group("repo") if m else None
+
+
+def run_from_url(url: str | None) -> tuple[str, int] | None:
+    """`https://github.com/o/r/actions/runs/123/attempts/1` -> (`o/r`, 123)."""
+    m = _RUN.match(url or "")
+    return (m.group("repo"), int(m.group("id"))) if m else None
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit, as GitHub describes it."""
+
+    repo: str
+    sha: str
+    author: str
+    author_type: str
+    """`User`, `Bot`, or `` when GitHub did not link the commit to an account."""
+    message: str
+    parents: tuple[str, ...]
+    files: tuple[str, ...]
+    """Paths the commit changed."""
+    date: datetime | None
+    evidence: EvidenceRef
+
+    @property
+    def automated(self) -> bool:
+        """GitHub says Bot, or the name says so (`[bot]` apps, `*bot`, `*assistant` accounts)."""
+        name = self.author.lower()
+        return self.author_type == "Bot" or name.endswith(("[bot]", "bot", "assistant"))
+
+
+@dataclass(frozen=True)
+class Run:
+    """One workflow run."""
+
+    repo: str
+    id: int
+    event: str
+    actor: str
+    head_sha: str
+    head_branch: str
+    path: str
+    created_at: datetime | None
+    evidence: EvidenceRef
+
+
+@dataclass(frozen=True)
+class GitHubView:
+    """Everything collected from GitHub for one investigation."""
+
+    base_url: str
+    commits: Mapping[tuple[str, str], Commit] = field(default_factory=dict)
+    runs: Mapping[tuple[str, int], Run] = field(default_factory=dict)
+    tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """repo -> tag name -> commit sha."""
+    missing: Mapping[tuple[str, str], EvidenceRef] = field(default_factory=dict)
+    """(`commit`|`run`, `repo@sha`|`repo#id`) that GitHub says do not exist (404/422)."""
+    problems: tuple[str, ...] = ()
+
+
+#: GitHub's answers for "no such object": 404, and 422 "No commit found for SHA".
+_ABSENT = (404, 422)
+
+
+def _get(
+    store: EvidenceStore,
+    url: str,
+    what: str,
+    problems: list[str],
+    missing: dict[tuple[str, str], EvidenceRef] | None = None,
+    key: tuple[str, str] | None = None,
+) -> Any:
+    stored = store.latest(url)
+    if stored is None:
+        problems.append(f"{what} was not collected")
+        return None
+    if stored.status == NO_ANSWER:
+        problems.append(f"{what} could not be checked: {stored.body().decode('utf-8', 'replace')}")
+        return None
+    if stored.status in _ABSENT and missing is not None and key is not None:
+        missing[key] = stored.evidence(note=f"GitHub: no such {key[0]}")
+        return None
+    if stored.status != 200:
+        problems.append(f"{what}: GitHub answered HTTP {stored.status}")
+        return None
+    try:
+        return stored.json(), stored
+    except ValueError as exc:
+        problems.append(f"{what}: the answer is not JSON ({exc})")
+        return None
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return parse_time(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def load_github(
+    store: EvidenceStore,
+    base_url: str,
+    commits: Iterable[tuple[str, str]],
+    runs: Iterable[tuple[str, int]],
+    repositories: Iterable[str],
+) -> GitHubView:
+    """Parse what the case holds for the given commits, runs and repositories."""
+    problems: list[str] = []
+    missing: dict[tuple[str, str], EvidenceRef] = {}
+    out_commits: dict[tuple[str, str], Commit] = {}
+    for repo, sha in sorted(set(commits)):
+        got = _get(store, commit_url(base_url, repo, sha), f"commit {repo}@{sha[:12]}", problems,
+                   missing, ("commit", f"{repo}@{sha}"))
+        if got is None:
+            continue
+        data, stored = got
+        try:
+            inner = data.get("commit", {})
+            who = data.get("author") or {}
+            out_commits[(repo, sha)] = Commit(
+                repo=repo,
+                sha=str(data["sha"]),
+                author=str(who.get("login") or inner.get("author", {}).get("name") or ""),
+                author_type=str(who.get("type") or ""),
+                message=str(inner.get("message", "")),
+                parents=tuple(str(p["sha"]) for p in data.get("parents", [])),
+                files=tuple(str(f["filename"]) for f in data.get("files", [])),
+                date=_time(inner.get("author", {}).get("date")),
+                evidence=stored.evidence(note="GitHub commit"),
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            problems.append(f"commit {repo}@{sha[:12]}: unexpected answer shape ({exc!r})")
+    out_runs: dict[tuple[str, int], Run] = {}
+    for repo, run_id in sorted(set(runs)):
+        got = _get(store, run_url(base_url, repo, run_id), f"workflow run {run_id}", problems,
+                   missing, ("run", f"{repo}#{run_id}"))
+        if got is None:
+            continue
+        data, stored = got
+        actor = data.get("actor")
+        out_runs[(repo, run_id)] = Run(
+            repo=repo,
+            id=run_id,
+            event=str(data.get("event", "")),
+            actor=str(actor.get("login", "") if isinstance(actor, dict) else actor or ""),
+            head_sha=str(data.get("head_sha", "")),
+            head_branch=str(data.get("head_branch", "")),
+            path=str(data.get("path", "")),
+            created_at=_time(data.get("created_at")),
+            evidence=stored.evidence(note="GitHub workflow run"),
+        )
+    out_tags: dict[str, dict[str, str]] = {}
+    for repo in sorted(set(repositories)):
+        got = _get(store, tags_url(base_url, repo), f"tags of {repo}", problems)
+        if got is None:
+            continue
+        data, _stored = got
+        if isinstance(data, list):
+            out_tags[repo] = {
+                str(t["name"]): str(t.get("commit", {}).get("sha", ""))
+                for t in data
+                if isinstance(t, dict) and "name" in t
+            }
+    return GitHubView(base_url, out_commits, out_runs, out_tags, missing, tuple(problems))
+
+
+def github_targets(
+    claims: Iterable[Mapping[str, str]],
+) -> tuple[set[tuple[str, str]], set[tuple[str, int]], set[str]]:
+    """(commits, runs, repositories) named by attestation claims on github.com."""
+    commits: set[tuple[str, str]] = set()
+    runs: set[tuple[str, int]] = set()
+    repos: set[str] = set()
+    for c in claims:
+        repo = github_repo(c.get("source_repository"))
+        if repo is None:
+            continue
+        repos.add(repo)
+        if sha := c.get("source_commit"):
+            commits.add((repo, sha))
+        if (run := run_from_url(c.get("run_url"))) is not None:
+            runs.add(run)
+    return commits, runs, repos
+
+
+__all__ = ["Commit", "GitHubView", "Run", "github_targets", "load_github"]
