@@ -161,13 +161,14 @@ def rekor_view(
     base = meta.sources.get("rekor", {}).get("base_url")
     if not base:
         return None
-    inputs = rekor_inputs(files, provenance, versions)
+    inputs = rekor_inputs(files, provenance, versions, store)
     gathered = gather(
         RecordedRekor(store, str(base)),
         sans=inputs.sans,
         digests=inputs.digests,
         intel=intel,
         embedded_indexes=inputs.embedded_indexes,
+        checkpoints=inputs.checkpoints,
     )
     served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in files}
     return reconcile(
@@ -312,6 +313,8 @@ def analyze(
     if ev.github is not None:
         skipped += tuple(Skipped("github", p) for p in ev.github.problems)
     sources = _sources(meta, snapshot)
+    if rekor is not None:
+        sources["rekor"]["consistent_checkpoints"] = rekor.consistent
     recorded = meta.sources.get("trust_root", {})
     same = recorded.get("sha256") == ev.trust.sha256
     sources["trust_root"] = {

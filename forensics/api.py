@@ -121,7 +121,7 @@ def _collect_rekor(
     meta = store.read_meta()
     assert meta is not None  # written by collect() before any source is asked
     snapshot, provenance = index_provenance(store, meta, trust.verifier)
-    inputs = rekor_inputs(snapshot.files, provenance, snapshot.versions)
+    inputs = rekor_inputs(snapshot.files, provenance, snapshot.versions, store)
     with requests.Session() as session:
         session.headers["User-Agent"] = USER_AGENT
         client = RekorClient(session, rekor_url, store=store, timeout=timeout, clock=clock)
@@ -131,6 +131,7 @@ def _collect_rekor(
             digests=inputs.digests,
             intel=load_case_intel(store, meta),
             embedded_indexes=inputs.embedded_indexes,
+            checkpoints=inputs.checkpoints,
         )
 
 

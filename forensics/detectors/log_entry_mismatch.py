@@ -36,7 +36,16 @@ class LogEntryMismatch(Detector):
         """Report differences and independent-verification failures."""
         if ctx.rekor is None:
             return []
-        out = []
+        out = [
+            self.finding(
+                severity=Severity.CRITICAL,
+                confidence=Confidence.HIGH,
+                summary="the log's current head is not consistent with a checkpoint embedded in "
+                f"the provenance ({why}): the log showed different trees (split view)",
+                values={"consistency": why},
+            )
+            for why in ctx.rekor.inconsistent
+        ]
         for cc in ctx.rekor.crosschecks:
             problems = list(cc.differences)
             if cc.verification:

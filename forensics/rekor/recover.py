@@ -29,9 +29,16 @@ from forensics.errors import ForensicsError, OfflineMiss, SourceUnavailable
 from forensics.evidence import EvidenceStore
 from forensics.intel import IntelSeed
 from forensics.models import DistFile, EvidenceRef, FileProvenance
-from forensics.rekor.client import SearchResult
+from forensics.rekor.client import ConsistencyProof, SearchResult
 from forensics.rekor.entry import LogInfo, RekorEntry
-from forensics.rekor.verify import EntryVerification, LogKeys, compare_entries, verify_entry
+from forensics.rekor.note import NoteError, parse_checkpoint
+from forensics.rekor.verify import (
+    EntryVerification,
+    LogKeys,
+    compare_entries,
+    verify_consistency_proof,
+    verify_entry,
+)
 from forensics.timeline import RecoveredEntry
 
 _TAG_REF = re.compile(r"^refs/tags/(?:v|release-|rel-)?(?P<version>[0-9][^/]*)$")
@@ -47,6 +54,9 @@ class RekorReader(Protocol):
     def entry_by_uuid(self, uuid_or_entry_id: str) -> RekorEntry: ...
     def search_hash(self, sha256_hex: str) -> SearchResult: ...
     def search_subject(self, san: str) -> SearchResult: ...
+    def consistency_proof(
+        self, first: int, last: int, tree_id: str | None = None
+    ) -> ConsistencyProof: ...
 
 
 #: At most this many guessed signing identities are searched per investigation.
@@ -62,6 +72,8 @@ class RekorInputs:
     digests: tuple[str, ...]
     embedded_indexes: tuple[int, ...]
     repositories: frozenset[str]
+    checkpoints: tuple[str, ...] = ()
+    """Checkpoints embedded in the served provenance (what the log showed at signing time)."""
 
 
 def gap_versions(versions: Iterable[str], *, per_gap: int = 5) -> list[str]:
@@ -116,9 +128,13 @@ def san_templates(observed: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def rekor_inputs(
-    files: Sequence[DistFile], provenance: Mapping[str, FileProvenance], versions: Iterable[str] = ()
+    files: Sequence[DistFile],
+    provenance: Mapping[str, FileProvenance],
+    versions: Iterable[str] = (),
+    store: EvidenceStore | None = None,
 ) -> RekorInputs:
-    """Signing identities (seen and guessed), file digests and embedded log indexes."""
+    """Signing identities (seen and guessed), file digests, embedded log indexes and (with the
+    store holding the provenance objects) the checkpoints embedded in them."""
     sans: set[str] = set()
     observed: set[tuple[str, str]] = set()
     repos: set[str] = set()
@@ -137,11 +153,18 @@ def rekor_inputs(
         t.replace("{version}", v) for t in san_templates(observed) for v in gap_versions(listed)
     ]
     probes = [g for g in dict.fromkeys(guesses) if g not in sans][:MAX_PROBES]
+    checkpoints: set[str] = set()
+    if store is not None:
+        served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in files}
+        for _name, _version, entry in embedded_index(store, served).values():
+            if entry.inclusion_proof is not None and entry.inclusion_proof.checkpoint:
+                checkpoints.add(entry.inclusion_proof.checkpoint)
     return RekorInputs(
         (*sorted(sans), *probes),
         tuple(sorted({d.sha256 for d in files})),
         tuple(sorted(indexes)),
         frozenset(repos),
+        tuple(sorted(checkpoints)),
     )
 
 
@@ -157,6 +180,8 @@ class Gathered:
     problems: list[str] = field(default_factory=list)
     log_info: LogInfo | None = None
     """The log's current head and shards (maps shard-local to global indexes)."""
+    consistency: dict[str, ConsistencyProof] = field(default_factory=dict)
+    """Embedded checkpoint text -> the log's proof from it to its current head."""
     unreachable: str = ""
     """Why the log stopped answering, once it did."""
 
@@ -195,10 +220,13 @@ def gather(
     digests: Iterable[str],
     intel: Sequence[IntelSeed],
     embedded_indexes: Iterable[int],
+    checkpoints: Sequence[str] = (),
 ) -> Gathered:
     """Ask the log everything the recovery needs, in a deterministic order."""
     g = Gathered()
     g.log_info = _try(g, "the log's current state", reader.log_info)
+    if g.log_info is not None:
+        _ask_consistency(g, reader, g.log_info, checkpoints)
     for index in sorted(set(embedded_indexes)):
         entry = _try(g, f"log entry {index}", reader.entry_by_index, index)
         if entry is not None:
@@ -241,6 +269,39 @@ def gather(
     return g
 
 
+#: At most this many embedded checkpoints are proven consistent with the head (oldest first).
+MAX_CONSISTENCY = 100
+
+
+def _ask_consistency(
+    g: Gathered, reader: RekorReader, head: LogInfo, checkpoints: Sequence[str]
+) -> None:
+    """Ask for a proof from each embedded checkpoint of the active shard to the current head.
+
+    A log that showed one tree to the signer and another to everyone else (a split view) cannot
+    produce these proofs; entries of inactive shards are covered by their frozen shard heads.
+    """
+    mine = []
+    for text in checkpoints:
+        try:
+            cp = parse_checkpoint(text)
+        except NoteError:
+            continue  # the entry's own verification reports a malformed checkpoint
+        if cp.tree_id == head.tree_id and 0 < cp.tree_size <= head.tree_size:
+            mine.append((cp.tree_size, text))
+    mine.sort()
+    if len(mine) > MAX_CONSISTENCY:
+        g.problems.append(
+            f"only the {MAX_CONSISTENCY} oldest of {len(mine)} embedded checkpoints were proven "
+            "consistent with the log's head"
+        )
+    for size, text in mine[:MAX_CONSISTENCY]:
+        proof = _try(g, f"consistency from tree size {size}", reader.consistency_proof, size,
+                     head.tree_size, head.tree_id)
+        if proof is not None:
+            g.consistency[text] = proof
+
+
 @dataclass(frozen=True)
 class CrossCheck:
     """The log's copy of an entry embedded in PyPI provenance, compared and re-verified."""
@@ -262,6 +323,10 @@ class RekorView:
     recovered: tuple[RecoveredEntry, ...]
     crosschecks: tuple[CrossCheck, ...]
     problems: tuple[str, ...]
+    inconsistent: tuple[str, ...] = ()
+    """Why the log's head is not consistent with a checkpoint embedded in the provenance."""
+    consistent: int = 0
+    """How many embedded checkpoints were proven consistent with the head."""
 
 
 def version_from_ref(ref: str | None) -> str | None:
@@ -392,7 +457,23 @@ def reconcile(
                 note="; ".join(note_parts),
             )
         )
-    return RekorView(base_url, tuple(recovered), tuple(crosschecks), tuple(problems))
+    inconsistent: list[str] = []
+    if g.log_info is not None:
+        for text, proof in sorted(g.consistency.items(), key=lambda kv: kv[1].first_size):
+            proven = verify_consistency_proof(
+                text, g.log_info.signed_tree_head, proof.hashes, keys
+            )
+            if not proven.ok:
+                inconsistent.append(
+                    f"from tree size {proof.first_size} to {proof.last_size}: "
+                    + "; ".join(
+                        f"{c.name}: {c.reason}" for c in proven.checks if c.outcome.value == "fail"
+                    )
+                )
+    return RekorView(
+        base_url, tuple(recovered), tuple(crosschecks), tuple(problems), tuple(inconsistent),
+        len(g.consistency) - len(inconsistent),
+    )
 
 
 def _matching_seed(
