@@ -1,4 +1,4 @@
-"""Analysis: from an evidence store to an `Investigation` (pure: reads the store, never the network).
+"""Analysis: from an evidence store to an `Investigation` (pure: reads the store, no network).
 
 Online and offline runs take the same path: the collector first stores every response, then this
 module parses the stored bytes. Re-running it on the same case with the same `as_of` therefore
@@ -209,10 +209,7 @@ class Evidence:
     def attested_claims(self) -> list[Mapping[str, str]]:
         """Claims of every verified attestation and every recovered log entry."""
         out: list[Mapping[str, str]] = [
-            att.claims
-            for fp in self.provenance.values()
-            for att in fp.attestations
-            if att.verified
+            att.claims for fp in self.provenance.values() for att in fp.attestations if att.verified
         ]
         if self.rekor is not None:
             out += [rec.claims for rec in self.rekor.recovered]

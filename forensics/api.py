@@ -15,7 +15,6 @@ from forensics.analysis import Investigation, analyze
 from forensics.errors import EvidenceError, InputError, UsageError
 from forensics.evidence import CaseMeta, EvidenceStore
 from forensics.intel import parse_intel
-from forensics.provenance.verify import ProvenanceVerifier
 from forensics.trust import TrustMaterial
 
 DEFAULT_INDEX_URL = "https://pypi.org"
@@ -77,8 +76,9 @@ def collect(
         sources["intel"] = {"url": url}
     trust = trust or TrustMaterial.load(None)
     trust_url = f"trust:{trust.sha256}"
-    store.put_response(source="trust", url=trust_url, status=200, headers={}, body=trust.raw,
-                       retrieved_at=clock())
+    store.put_response(
+        source="trust", url=trust_url, status=200, headers={}, body=trust.raw, retrieved_at=clock()
+    )
     sources["trust_root"] = {"url": trust_url, "origin": trust.label, "sha256": trust.sha256}
     store.write_meta(
         CaseMeta(

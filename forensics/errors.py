@@ -6,7 +6,8 @@ catches `ForensicsError` exactly once and maps it to an exit code. Third-party e
 converted at the edge of the module that calls the third party, never deeper.
 
 Recoverable problems with one record (one malformed provenance object, one unreachable log entry)
-are *not* raised: they become an ``unknown``/``invalid`` status or a ``skipped`` entry with a reason,
+are *not* raised: they become an ``unknown``/``invalid`` status or a ``skipped`` entry with a
+reason,
 because in forensics missing data is itself a data point.
 
     ForensicsError
@@ -19,7 +20,7 @@ because in forensics missing data is itself a data point.
     │   ├── SourceUnavailable       connection refused, DNS, timeouts after retries
     │   ├── SourceResponseError     unexpected status, carries status and a body excerpt
     │   └── ResponseTooLarge        the body exceeded the configured cap
-    └── OfflineMiss                 --offline and the case lacks a response that is required (exit 3)
+    └── OfflineMiss                 --offline, and the case lacks a required response (exit 3)
 """
 
 from __future__ import annotations

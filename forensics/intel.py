@@ -90,7 +90,14 @@ def parse_intel(
         if not isinstance(item, dict):
             raise InputError(f"{where} is not a table")
         extra = set(item) - {
-            "kind", "value", "version", "filename", "tag", "source", "note", "published"
+            "kind",
+            "value",
+            "version",
+            "filename",
+            "tag",
+            "source",
+            "note",
+            "published",
         }
         if extra:
             raise InputError(f"{where}: unknown key(s) {sorted(extra)}")
@@ -120,7 +127,9 @@ def parse_intel(
             try:
                 published = parse_time(str(item["published"]))
             except ValueError as exc:
-                raise InputError(f"{where}: published {item['published']!r} is not ISO 8601") from exc
+                raise InputError(
+                    f"{where}: published {item['published']!r} is not ISO 8601"
+                ) from exc
         seeds.append(
             IntelSeed(
                 kind=kind,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,8 +25,8 @@ def _isolated_xdg(
 
 
 @pytest.fixture(scope="session")
-def real_data() -> Iterator[Path]:
+def real_data() -> Path:
     """../shared/real-data, or skip: a fresh clone without it must still pass."""
     if not (REAL_DATA / "INDEX.md").exists():
         pytest.skip(f"real data not available at {REAL_DATA}")
-    yield REAL_DATA
+    return REAL_DATA

@@ -1,4 +1,4 @@
-"""Small builders of model objects for unit tests of the pure layers (timeline, detectors, reports)."""
+"""Builders of model objects for unit tests of the pure layers (timeline, detectors, reports)."""
 
 from __future__ import annotations
 

@@ -136,8 +136,14 @@ def load_github(
     missing: dict[tuple[str, str], EvidenceRef] = {}
     out_commits: dict[tuple[str, str], Commit] = {}
     for repo, sha in sorted(set(commits)):
-        got = _get(store, commit_url(base_url, repo, sha), f"commit {repo}@{sha[:12]}", problems,
-                   missing, ("commit", f"{repo}@{sha}"))
+        got = _get(
+            store,
+            commit_url(base_url, repo, sha),
+            f"commit {repo}@{sha[:12]}",
+            problems,
+            missing,
+            ("commit", f"{repo}@{sha}"),
+        )
         if got is None:
             continue
         data, stored = got
@@ -159,8 +165,14 @@ def load_github(
             problems.append(f"commit {repo}@{sha[:12]}: unexpected answer shape ({exc!r})")
     out_runs: dict[tuple[str, int], Run] = {}
     for repo, run_id in sorted(set(runs)):
-        got = _get(store, run_url(base_url, repo, run_id), f"workflow run {run_id}", problems,
-                   missing, ("run", f"{repo}#{run_id}"))
+        got = _get(
+            store,
+            run_url(base_url, repo, run_id),
+            f"workflow run {run_id}",
+            problems,
+            missing,
+            ("run", f"{repo}#{run_id}"),
+        )
         if got is None:
             continue
         data, stored = got

@@ -72,7 +72,7 @@ class ClaimDrift(Detector):
         title="Certificate claims differ from the previous attested release",
         requires=frozenset({Requirement.PEP740}),
         motivation=MOTIVATION,
-        caveats="Backports built from a branch, and planned CI migrations, change refs and runners.",
+        caveats="Backports built from a branch and planned CI migrations change refs and runners.",
     )
 
     def run(self, ctx: AnalysisContext) -> Sequence[Finding]:
@@ -85,10 +85,9 @@ class ClaimDrift(Detector):
             now, before = release_claims(rel), release_claims(prev)
             for key, (severity, why) in COMPARED.items():
                 if key in now and key in before and now[key] != before[key]:
-                    if (
-                        key == "source_repository_owner_id"
-                        and now.get("source_repository_id") == before.get("source_repository_id")
-                    ):
+                    if key == "source_repository_owner_id" and now.get(
+                        "source_repository_id"
+                    ) == before.get("source_repository_id"):
                         # GitHub keeps a repository's ID across a transfer to a new owner.
                         severity = Severity.LOW
                         why = "owner ID changed with the repository ID unchanged: a transfer"

@@ -67,8 +67,8 @@ class LogIdentityUnexpected(Detector):
                         self.finding(
                             severity=Severity.HIGH,
                             confidence=Confidence.MEDIUM,
-                            summary=f"log entry {rec.log_entry.log_index} ({rel.version}): signed by "
-                            + "; ".join(reasons),
+                            summary=f"log entry {rec.log_entry.log_index} ({rel.version}): "
+                            "signed by " + "; ".join(reasons),
                             release=rel,
                             evidence=rec.evidence,
                             values={

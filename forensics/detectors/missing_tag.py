@@ -80,7 +80,8 @@ class MissingTag(Detector):
         for repo in repos:
             tagged |= tag_versions(dict(ctx.github.tags.get(repo, {})))
         attested = [
-            v for rel in ctx.timeline.releases
+            v
+            for rel in ctx.timeline.releases
             if rel.publishers and (v := _version(rel.version)) is not None
         ]
         if not attested or not repos:
@@ -103,7 +104,10 @@ class MissingTag(Detector):
                     ),
                     release=rel,
                     evidence=release_evidence(rel),
-                    values={"tagging_habit": f"{habit:.2f}", "repositories": ", ".join(sorted(repos))},
+                    values={
+                        "tagging_habit": f"{habit:.2f}",
+                        "repositories": ", ".join(sorted(repos)),
+                    },
                 )
             )
         return out

@@ -58,8 +58,11 @@ class PartialProvenance(Detector):
                         summary=(
                             f"{fv.dist.filename} has no attestation while {len(attested)} other "
                             f"file(s) of {rel.version} do"
-                            + (f"; it was uploaded {up - last_attested} after them" if late and up
-                               and last_attested else "")
+                            + (
+                                f"; it was uploaded {up - last_attested} after them"
+                                if late and up and last_attested
+                                else ""
+                            )
                         ),
                         release=rel,
                         file=fv,

@@ -23,8 +23,9 @@ class ProvenanceLost(Detector):
         title="Release uploaded without attestations after Trusted Publishing was adopted",
         requires=frozenset({Requirement.PEP740}),
         motivation=(
-            "Once a project signs it tends to keep signing (Schorlemmer et al., S&P 2024). A release "
-            "without attestations after attested ones is how a stolen long-lived API token shows up."
+            "Once a project signs it tends to keep signing (Schorlemmer et al., S&P 2024). "
+            "A release without attestations after attested ones is how a stolen long-lived "
+            "API token shows up."
         ),
         caveats=(
             "Benign causes: a manual upload, `uv publish` or twine without attestations, a CI "
@@ -48,7 +49,8 @@ class ProvenanceLost(Detector):
                     severity=Severity.HIGH,
                     confidence=Confidence.MEDIUM,
                     summary=(
-                        f"{rel.version} (uploaded {isoformat(rel.first_upload)}) has no attestations, "
+                        f"{rel.version} (uploaded {isoformat(rel.first_upload)}) "
+                        "has no attestations, "
                         f"but {prev.version if prev else 'an earlier release'} was published "
                         "through Trusted Publishing"
                     ),

@@ -96,7 +96,11 @@ def _triage(
         return Severity.MEDIUM, Confidence.MEDIUM, "no earlier publisher to compare with"
     before, now = _ids(prev, "source_repository_id"), _ids(rel, "source_repository_id")
     if not before or not now:
-        return Severity.MEDIUM, Confidence.MEDIUM, "no repository ID to tell a rename from a new repository"
+        return (
+            Severity.MEDIUM,
+            Confidence.MEDIUM,
+            "no repository ID to tell a rename from a new repository",
+        )
     if before != now:
         return Severity.HIGH, Confidence.MEDIUM, "a different repository (new repository ID) signs"
     repos_before = _ids(prev, "source_repository")

@@ -64,8 +64,9 @@ class SigningTimeSkew(Detector):
                             severity=severity,
                             confidence=Confidence.MEDIUM,
                             summary=(
-                                f"{fv.dist.filename}: log entry {entry.log_index} was integrated at "
-                                f"{isoformat(t)}, {abs(skew)} {what} the upload at {isoformat(upload)}"
+                                f"{fv.dist.filename}: log entry {entry.log_index} was "
+                                f"integrated at {isoformat(t)}, {abs(skew)} {what} the upload "
+                                f"at {isoformat(upload)}"
                             ),
                             release=rel,
                             file=fv,

@@ -79,10 +79,15 @@ class WorkflowEdited(Detector):
             commit, workflow = found
             if workflow and workflow in commit.files:
                 known = commit.author in authors
-                renamed = previous_workflow not in (None, workflow) and previous_workflow in commit.files
+                renamed = (
+                    previous_workflow not in (None, workflow) and previous_workflow in commit.files
+                )
                 if renamed and known and not commit.automated:
                     severity, confidence = Severity.LOW, Confidence.MEDIUM
-                    why = f"renames {previous_workflow} to {workflow}; by {commit.author}, who made earlier releases"
+                    why = (
+                        f"renames {previous_workflow} to {workflow}; by {commit.author}, "
+                        "who made earlier releases"
+                    )
                 else:
                     who = []
                     if commit.automated:
@@ -100,7 +105,10 @@ class WorkflowEdited(Detector):
                         confidence=confidence,
                         summary=f"{rel.version}: release commit {commit.sha[:12]} {why}",
                         release=rel,
-                        evidence=[commit.evidence, *[e for _c, ev in release_claims(rel) for e in ev]],
+                        evidence=[
+                            commit.evidence,
+                            *[e for _c, ev in release_claims(rel) for e in ev],
+                        ],
                         values={
                             "commit": commit.sha,
                             "author": commit.author,

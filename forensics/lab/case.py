@@ -35,9 +35,10 @@ def build_case(
         manifest = json.loads((world / "world.json").read_bytes())
         intel = world / "intel.toml"
         has_intel = with_log and "[[seed]]" in intel.read_text(encoding="utf-8")
-        with LabServer(world, as_of=as_of, pep740=not mirror) as server, EvidenceStore.open(
-            case_dir
-        ) as store:
+        with (
+            LabServer(world, as_of=as_of, pep740=not mirror) as server,
+            EvidenceStore.open(case_dir) as store,
+        ):
             collect(
                 manifest["project"],
                 store,
@@ -51,13 +52,15 @@ def build_case(
             meta = store.read_meta()
             assert meta is not None
             notes = [
-                f"lab reconstruction of scenario {manifest['scenario']!r} (seed {manifest['seed']})",
+                f"lab reconstruction of scenario {manifest['scenario']!r} "
+                f"(seed {manifest['seed']})",
                 *(f"simulated: {s}" for s in manifest.get("simulated", [])),
             ]
             if as_of is not None:
                 notes.append(f"the lab index was served as it stood at {as_of.isoformat()}")
             store.write_meta(
-                CaseMeta(project=meta.project, sources=meta.sources, simulated=True,
-                         notes=tuple(notes))
+                CaseMeta(
+                    project=meta.project, sources=meta.sources, simulated=True, notes=tuple(notes)
+                )
             )
     return case_dir

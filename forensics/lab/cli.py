@@ -52,8 +52,14 @@ def _case(args: argparse.Namespace) -> int:
         as_of = parse_time(args.as_of) if args.as_of else None
     except ValueError as exc:
         raise InputError(f"--as-of {args.as_of!r} is not an ISO 8601 time") from exc
-    out = build_case(resolve_scenario(args.scenario), args.case, as_of=as_of, seed=args.seed,
-                     with_log=not args.no_log, mirror=args.mirror)
+    out = build_case(
+        resolve_scenario(args.scenario),
+        args.case,
+        as_of=as_of,
+        seed=args.seed,
+        with_log=not args.no_log,
+        mirror=args.mirror,
+    )
     sys.stdout.write(f"collected a simulated case into {out}\n")
     return 0
 

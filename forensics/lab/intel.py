@@ -46,7 +46,8 @@ def world_intel(world: Path) -> str:
             continue
         # A deleted release uploaded without attestations: advisories name it by version only.
         cites = [
-            f for f in manifest.get("facts", [])
+            f
+            for f in manifest.get("facts", [])
             if f.get("where") == f"releases[{version}]" and f.get("name") == "publish"
         ]
         if not cites:
@@ -59,7 +60,11 @@ def world_intel(world: Path) -> str:
             f"tag = {_toml_str(cites[0]['tag'])}",
             f"source = {_toml_str(cites[0]['source'])}",
             *([f"published = {_toml_str(first)}"] if first else []),
-            f"note = {_toml_str('reported as uploaded with ' + str(cites[0]['value']) + '; the time is the lab world upload time')}",
+            "note = "
+            + _toml_str(
+                f"reported as uploaded with {cites[0]['value']}; "
+                "the time is the lab world's upload time"
+            ),
             "",
         ]
     for fact in manifest.get("facts", []):

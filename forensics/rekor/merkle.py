@@ -168,7 +168,7 @@ def verify_inclusion(
 def verify_consistency(
     old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
 ) -> None:
-    """Raise `ProofError` unless the tree `old_root` is a prefix of `new_root` (RFC 9162 §2.1.4.2)."""
+    """Raise `ProofError` unless tree `old_root` is a prefix of `new_root` (RFC 9162 §2.1.4.2)."""
     if old_size > new_size:
         raise ProofError(f"old tree size {old_size} is larger than new size {new_size}")
     if old_size == new_size:

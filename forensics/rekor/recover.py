@@ -296,8 +296,14 @@ def _ask_consistency(
             "consistent with the log's head"
         )
     for size, text in mine[:MAX_CONSISTENCY]:
-        proof = _try(g, f"consistency from tree size {size}", reader.consistency_proof, size,
-                     head.tree_size, head.tree_id)
+        proof = _try(
+            g,
+            f"consistency from tree size {size}",
+            reader.consistency_proof,
+            size,
+            head.tree_size,
+            head.tree_id,
+        )
         if proof is not None:
             g.consistency[text] = proof
 
@@ -460,9 +466,7 @@ def reconcile(
     inconsistent: list[str] = []
     if g.log_info is not None:
         for text, proof in sorted(g.consistency.items(), key=lambda kv: kv[1].first_size):
-            proven = verify_consistency_proof(
-                text, g.log_info.signed_tree_head, proof.hashes, keys
-            )
+            proven = verify_consistency_proof(text, g.log_info.signed_tree_head, proof.hashes, keys)
             if not proven.ok:
                 inconsistent.append(
                     f"from tree size {proof.first_size} to {proof.last_size}: "
@@ -471,7 +475,11 @@ def reconcile(
                     )
                 )
     return RekorView(
-        base_url, tuple(recovered), tuple(crosschecks), tuple(problems), tuple(inconsistent),
+        base_url,
+        tuple(recovered),
+        tuple(crosschecks),
+        tuple(problems),
+        tuple(inconsistent),
         len(g.consistency) - len(inconsistent),
     )
 
@@ -496,8 +504,8 @@ def embedded_entries(raw_provenance: bytes) -> list[RekorEntry]:
         data = json.loads(raw_provenance)
         for bundle in data.get("attestation_bundles", []):
             for att in bundle.get("attestations", []):
-                for tle in att.get("verification_material", {}).get("transparency_entries", []):
-                    out.append(RekorEntry.from_bundle(tle))
+                tles = att.get("verification_material", {}).get("transparency_entries", [])
+                out.extend(RekorEntry.from_bundle(tle) for tle in tles)
     except (ValueError, AttributeError, TypeError, ForensicsError):
         return out  # the provenance verdict already reports a malformed object
     return out

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
-table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}
+table{border-collapse:collapse;font-size:13px}
+td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}
 .sev-critical,.sev-high{color:#b00;font-weight:bold}.sev-medium{color:#b60}.banner{background:#fde;padding:.6em}
 code{font-size:12px}
 """
@@ -80,18 +81,20 @@ def render_html(inv: Investigation) -> str:
                 f"<td style='color:{color}'>{_e(state)}</td><td>{_e(fv.dist.filename)}</td>"
                 f"<td title='{_e(fp.reason)}'>{_e(fp.status.value)}</td>"
                 f"<td>{_e(fp.publisher.identity if fp.publisher else '')}</td>"
-                f"<td><code>{_e(fp.claims.get('source_commit', '')[:12])}</code></td><td>{_e(logs)}</td></tr>"
+                f"<td><code>{_e(fp.claims.get('source_commit', '')[:12])}</code></td>"
+                f"<td>{_e(logs)}</td></tr>"
             )
     out.append("</table>")
     out.append(f"<h2>Findings ({len(inv.findings)})</h2><ul>")
     for f in inv.findings:
         out.append(
             f"<li><span class='sev-{_e(f.severity.value)}'>{_e(f.severity.value.upper())}</span> "
-            f"({_e(f.confidence.value)} confidence) <code>{_e(f.detector)}</code>: {_e(f.summary)}<ul>"
+            f"({_e(f.confidence.value)} confidence) <code>{_e(f.detector)}</code>: "
+            f"{_e(f.summary)}<ul>"
         )
         out += [
-            f"<li>evidence: <code>{_e(ev.url)}</code> sha256 <code>{_e(ev.sha256)}</code> retrieved "
-            f"{_e(isoformat(ev.retrieved_at))}</li>"
+            f"<li>evidence: <code>{_e(ev.url)}</code> sha256 <code>{_e(ev.sha256)}</code> "
+            f"retrieved {_e(isoformat(ev.retrieved_at))}</li>"
             for ev in f.evidence
         ]
         out.append("</ul></li>")

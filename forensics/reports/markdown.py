@@ -27,7 +27,8 @@ def render_markdown(inv: Investigation) -> str:
     out: list[str] = [f"# Provenance timeline: {esc(inv.project)}", ""]
     if inv.simulated:
         out += [
-            "> **Simulated case.** Signatures, digests and some values in this case were made in the "
+            "> **Simulated case.** Signatures, digests and some values in this case were made in "
+            "the "
             "lab; see the notes below. It is a reconstruction, not recorded evidence.",
             "",
         ]

@@ -26,7 +26,7 @@ STATE_COLORS = {
 
 
 def timeline_figure(inv: Investigation, *, width: float = 11.0) -> Figure:
-    """Releases over time, coloured by state; findings marked by severity; deleted releases hollow."""
+    """Releases over time coloured by state; findings marked by severity; deleted ones hollow."""
     fig = Figure(figsize=(width, 4.0), layout="constrained")
     ax = fig.add_subplot()
     releases = [r for r in inv.timeline.releases if r.first_upload is not None]

@@ -222,7 +222,9 @@ def build_timeline(
         )
         views = tuple(FileView(d, provenance[d.filename]) for d in dists)
         if version in deleted_versions:
-            known_from = "the transparency log" if rec_by_version.get(version) else "outside reports"
+            known_from = (
+                "the transparency log" if rec_by_version.get(version) else "outside reports"
+            )
             result = StateResult(
                 ReleaseState.UNKNOWN,
                 (ReleaseState.UNKNOWN,),
@@ -416,8 +418,15 @@ def _events(
         for rec in rel.recovered:
             events.extend(_recovered_event(rec, rel.version))
         events.extend(
-            TimelineEvent(rep.time, "reported", rel.version, None, f"release:{rel.version}",
-                          f"{rel.version} reported published by {rep.citation}", rep.evidence)
+            TimelineEvent(
+                rep.time,
+                "reported",
+                rel.version,
+                None,
+                f"release:{rel.version}",
+                f"{rel.version} reported published by {rep.citation}",
+                rep.evidence,
+            )
             for rep in rel.reported
             if rep.time is not None
         )

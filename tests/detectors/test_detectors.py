@@ -1,4 +1,4 @@
-"""Each detector on small hand-built timelines: fires on its pattern, stays quiet on normal variance."""
+"""Each detector on small hand-built timelines: fires on its pattern, quiet on normal variance."""
 
 from __future__ import annotations
 

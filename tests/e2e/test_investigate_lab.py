@@ -45,7 +45,15 @@ def test_ultralytics_after_the_fact_recovers_deleted_releases_from_the_log(
 
     served = [r for r in inv.timeline.releases if not r.deleted]
     assert {r.version for r in served} == {
-        "8.3.37", "8.3.38", "8.3.39", "8.3.40", "8.3.43", "8.3.44", "8.3.47", "8.3.48", "8.3.49"
+        "8.3.37",
+        "8.3.38",
+        "8.3.39",
+        "8.3.40",
+        "8.3.43",
+        "8.3.44",
+        "8.3.47",
+        "8.3.48",
+        "8.3.49",
     }
     assert all(r.state is ReleaseState.FULL for r in served)
     deleted = {r.version: r for r in inv.timeline.releases if r.deleted}
@@ -78,16 +86,39 @@ def test_offline_reanalysis_is_byte_identical_and_needs_no_server(
     world = built("ultralytics-2024-12")
     server = serve("ultralytics-2024-12")
     case = tmp_path / "case"
-    argv = ["investigate", "ultralytics", "--case", str(case), "--format", "json",
-            "--trust-root", str(world / "trusted_root.json")]
-    assert main([*argv, "--index-url", server.url, "--rekor-url", server.url,
-                 "--intel", str(world / "intel.toml")]) == 0
+    argv = [
+        "investigate",
+        "ultralytics",
+        "--case",
+        str(case),
+        "--format",
+        "json",
+        "--trust-root",
+        str(world / "trusted_root.json"),
+    ]
+    assert (
+        main(
+            [
+                *argv,
+                "--index-url",
+                server.url,
+                "--rekor-url",
+                server.url,
+                "--intel",
+                str(world / "intel.toml"),
+            ]
+        )
+        == 0
+    )
     online = capsys.readouterr().out
     server.stop()  # nothing to talk to any more
     requests_before = len(server.requests)
     assert main([*argv, "--offline"]) == 0
     first = capsys.readouterr().out
-    assert main(["investigate", "ultralytics", "--case", str(case), "--format", "json", "--offline"]) == 0
+    assert (
+        main(["investigate", "ultralytics", "--case", str(case), "--format", "json", "--offline"])
+        == 0
+    )
     second = capsys.readouterr().out  # the case's own stored trust root is used by default
     assert online == first == second
     assert len(server.requests) == requests_before
@@ -125,16 +156,20 @@ def test_mirror_without_pep740_is_unknown_never_missing(
     serve: Serve, built: Callable[[str], Path], tmp_path: Path
 ) -> None:
     world = built("ultralytics-2024-12")
-    server = serve("ultralytics-2024-12", pep740=False,
-                   as_of=datetime(2024, 12, 7, 6, 0, tzinfo=UTC))
+    server = serve(
+        "ultralytics-2024-12", pep740=False, as_of=datetime(2024, 12, 7, 6, 0, tzinfo=UTC)
+    )
     inv = run(server, world, tmp_path / "case")
     doc = inv.to_json()
     assert doc["sources"]["index"]["pep740"] == "no"
     assert "does not serve PEP 740" in doc["sources"]["index"]["pep740_reason"]
     statuses = {f["provenance"]["status"] for r in doc["releases"] for f in r["files"]}
     assert statuses == {"unknown"}
-    assert all("does not serve PEP 740" in f["provenance"]["reason"]
-               for r in doc["releases"] for f in r["files"])
+    assert all(
+        "does not serve PEP 740" in f["provenance"]["reason"]
+        for r in doc["releases"]
+        for f in r["files"]
+    )
     assert not doc["findings"]
     skipped = {s["detector"]: s["reason"] for s in doc["skipped"]}
     assert "does not serve PEP 740" in skipped["provenance-lost"]
@@ -165,17 +200,37 @@ def test_unreachable_log_is_a_skip_with_a_reason(
     assert all(r.state is ReleaseState.FULL for r in inv.timeline.releases)
 
 
-def test_exit_codes(serve: Serve, built: Callable[[str], Path], tmp_path: Path,
-                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_exit_codes(
+    serve: Serve, built: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     world = built("attack-token-after-tp")
     server = serve("attack-token-after-tp")
-    base = ["investigate", server.world.project, "--index-url", server.url,
-            "--trust-root", str(world / "trusted_root.json"), "--format", "json"]
+    base = [
+        "investigate",
+        server.world.project,
+        "--index-url",
+        server.url,
+        "--trust-root",
+        str(world / "trusted_root.json"),
+        "--format",
+        "json",
+    ]
     assert main([*base, "--case", str(tmp_path / "a"), "--fail-on", "high"]) == 1
     assert main([*base, "--case", str(tmp_path / "b"), "--fail-on", "critical"]) == 0
     capsys.readouterr()
-    assert main(["investigate", "nosuchproject", "--index-url", server.url,
-                 "--case", str(tmp_path / "c")]) == 3
+    assert (
+        main(
+            [
+                "investigate",
+                "nosuchproject",
+                "--index-url",
+                server.url,
+                "--case",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 3
+    )
     assert "not found" in capsys.readouterr().err
     assert main(["investigate", "x", "--offline"]) == 2
     assert main(["investigate", "x", "--as-of", "yesterday"]) == 2

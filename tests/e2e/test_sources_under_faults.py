@@ -41,7 +41,9 @@ def test_log_recovery_survives_throttling_and_resets(
 
 
 def test_rekor_entry_cli_verifies_a_lab_entry(
-    serve: Callable[..., LabServer], built: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+    serve: Callable[..., LabServer],
+    built: Callable[[str], Path],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     world = built("ultralytics-2024-12")
     server = serve("ultralytics-2024-12")
@@ -56,8 +58,9 @@ def test_rekor_entry_cli_verifies_a_lab_entry(
 
 
 @pytest.mark.realdata
-def test_verify_cli_on_genuine_attestation(real_data: Path, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_cli_on_genuine_attestation(
+    real_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = real_data / "pep740" / "sampleproject"
     dist = folder / "sampleproject-4.0.0.tar.gz"
     prov = folder / "sampleproject-4.0.0.tar.gz.provenance"
@@ -86,8 +89,11 @@ def test_split_view_log_is_caught_by_consistency_proofs(
     (world / "rekor" / "log.json").write_text(json.dumps(log))
     with LabServer(world) as server:
         inv = investigate(
-            server.world.project, index_url=server.url, rekor_url=server.url,
-            case=tmp_path / "case", trust_root=world / "trusted_root.json",
+            server.world.project,
+            index_url=server.url,
+            rekor_url=server.url,
+            case=tmp_path / "case",
+            trust_root=world / "trusted_root.json",
         )
     split = [f for f in inv.findings if f.detector == "log-entry-mismatch"]
     assert split and all(f.severity.value == "critical" for f in split)
