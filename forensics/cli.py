@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from forensics import __version__
 from forensics.errors import ForensicsError, UsageError
 from forensics.models import Severity, parse_time
+from forensics.reports.interface import Format
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_SOURCE = 0, 1, 2, 3
 
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument(
         "--as-of", type=_as_of, help="analysis time (default: the case's last retrieval)"
     )
-    inv.add_argument("--format", choices=["text", "json", "markdown", "html"], default="text")
+    inv.add_argument("--format", choices=[f.value for f in Format], default=Format.TEXT.value)
     inv.add_argument("-o", "--output", type=Path, help="write the report here instead of stdout")
     inv.add_argument(
         "--fail-on",

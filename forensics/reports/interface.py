@@ -24,6 +24,7 @@ class Format(enum.StrEnum):
     JSON = "json"
     MARKDOWN = "markdown"
     HTML = "html"
+    SARIF = "sarif"
 
 
 def renderer_for(fmt: Format, *, color: bool = False, width: int = 120) -> Renderer:
@@ -40,6 +41,10 @@ def renderer_for(fmt: Format, *, color: bool = False, width: int = 120) -> Rende
         from forensics.reports.html import HtmlRenderer
 
         return HtmlRenderer()
+    if fmt is Format.SARIF:
+        from forensics.reports.sarif import SarifRenderer
+
+        return SarifRenderer()
     if fmt is Format.TEXT:
         from forensics.reports.text import TextRenderer
 

@@ -68,6 +68,8 @@ def timeline_figure(inv: Investigation, *, width: float = 11.0) -> Figure:
     for state, color in STATE_COLORS.items():
         if any(r.state.value == state for r in releases):
             ax.scatter([], [], color=color, label=state)
+    if any(r.deleted for r in releases):
+        ax.scatter([], [], facecolors="none", edgecolors="gray", linewidths=2, label="deleted")
     ax.scatter([], [], marker="v", color="#d62728", label="finding (high+)")
     ax.xaxis_date()
     ax.set_yticks([])

@@ -132,3 +132,19 @@ def test_plots_return_figures_without_global_state() -> None:
     figs = [timeline_figure(investigation()), coverage_figure(investigation())]
     assert all(f.axes for f in figs)
     assert plt.get_fignums() == before
+
+
+def test_sarif_maps_findings_to_rules_and_levels() -> None:
+    doc = json.loads(renderer_for(Format.SARIF).render(investigation()))
+    assert doc["version"] == "2.1.0"
+    run = doc["runs"][0]
+    rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    (result,) = run["results"]
+    assert result["ruleId"] == "provenance-lost"
+    assert rule_ids[result["ruleIndex"]] == "provenance-lost"
+    assert result["level"] == "error"  # high severity
+    assert result["properties"]["confidence"] == "medium"
+    assert result["locations"][0]["logicalLocations"][0]["name"] == "widget==1.1"
+    assert result["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith(
+        "https://"
+    )
