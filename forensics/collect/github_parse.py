@@ -80,6 +80,8 @@ class GitHubView:
     runs: Mapping[tuple[str, int], Run] = field(default_factory=dict)
     tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """repo -> tag name -> commit sha."""
+    tag_evidence: Mapping[str, EvidenceRef] = field(default_factory=dict)
+    """repo -> the stored tags listing."""
     missing: Mapping[tuple[str, str], EvidenceRef] = field(default_factory=dict)
     """(`commit`|`run`, `repo@sha`|`repo#id`) that GitHub says do not exist (404/422)."""
     problems: tuple[str, ...] = ()
@@ -189,18 +191,22 @@ def load_github(
             evidence=stored.evidence(note="GitHub workflow run"),
         )
     out_tags: dict[str, dict[str, str]] = {}
+    tag_evidence: dict[str, EvidenceRef] = {}
     for repo in sorted(set(repositories)):
         got = _get(store, tags_url(base_url, repo), f"tags of {repo}", problems)
         if got is None:
             continue
-        data, _stored = got
+        data, stored = got
+        tag_evidence[repo] = stored.evidence(note="GitHub tags")
         if isinstance(data, list):
             out_tags[repo] = {
                 str(t["name"]): str(t.get("commit", {}).get("sha", ""))
                 for t in data
                 if isinstance(t, dict) and "name" in t
             }
-    return GitHubView(base_url, out_commits, out_runs, out_tags, missing, tuple(problems))
+    return GitHubView(
+        base_url, out_commits, out_runs, out_tags, tag_evidence, missing, tuple(problems)
+    )
 
 
 def github_targets(

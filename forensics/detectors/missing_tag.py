@@ -103,7 +103,14 @@ class MissingTag(Detector):
                         f"{habit:.0%} of attested releases have one: no matching source activity"
                     ),
                     release=rel,
-                    evidence=release_evidence(rel),
+                    evidence=[
+                        *(
+                            ctx.github.tag_evidence[r]
+                            for r in sorted(repos)
+                            if r in ctx.github.tag_evidence
+                        ),
+                        *release_evidence(rel),
+                    ],
                     values={
                         "tagging_habit": f"{habit:.2f}",
                         "repositories": ", ".join(sorted(repos)),

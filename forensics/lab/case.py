@@ -46,7 +46,11 @@ def build_case(
                 rekor_url=server.url if with_log else None,
                 github_url=server.url,
                 intel=intel if has_intel else None,
-                trust=TrustMaterial.load(world / "trusted_root.json"),
+                trust=TrustMaterial(
+                    (world / "trusted_root.json").read_bytes(),
+                    f"the lab trusted root of scenario {manifest['scenario']!r} "
+                    f"(seed {manifest['seed']})",
+                ),
                 concurrency=4,
             )
             meta = store.read_meta()

@@ -160,7 +160,7 @@ def synthesize(
         project=project,
         publisher=publisher,
         releases=tuple(releases),
-        log=LogSettings(tree_id=1_000_000_000_000_000_000 + seed, shard_offset=100_000_000),
+        log=LogSettings(tree_id=1_000_000_000_000_000_000 + seed, shard_offset=0),
         simulated=("the whole history is synthetic (forensics.lab.synth)",),
         expect=Expectation(
             flag=expect,

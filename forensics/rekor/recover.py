@@ -247,6 +247,9 @@ def gather(
             g.problems.append(result.reason)
             continue
         for uuid in sorted(result.uuids):
+            if uuid[-64:] in g.entries:  # already fetched (by index, or by an earlier search)
+                g.found_by[uuid[-64:]].add(f"{kind}:{value}")
+                continue
             entry = _try(g, f"log entry {uuid}", reader.entry_by_uuid, uuid)
             if entry is not None:
                 g.add(entry, f"{kind}:{value}")

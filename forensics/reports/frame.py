@@ -50,4 +50,8 @@ def to_frame(inv: Investigation) -> pd.DataFrame:
         raise UsageError(
             "to_frame() needs pandas", hint="pip install pandas, or use rows() instead"
         ) from exc
-    return pd.DataFrame(rows(inv))
+    frame = pd.DataFrame(rows(inv))
+    if "log_index" in frame:
+        # releases without log entries would otherwise turn the column into floats
+        frame["log_index"] = frame["log_index"].astype("Int64")
+    return frame
