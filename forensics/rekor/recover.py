@@ -448,6 +448,8 @@ def reconcile(
             note_parts.append(f"named by intel {seed.citation}")
         if not result.ok:
             note_parts.append(f"entry failed verification: {result.reason}")
+        if (skew := _outside_validity(result)) is not None:
+            note_parts.append(skew)
         if repo and repo not in project_repositories:
             note_parts.append(f"signed by {repo}, not by the project's repository")
         recovered.append(
@@ -484,6 +486,22 @@ def reconcile(
         tuple(problems),
         tuple(inconsistent),
         len(g.consistency) - len(inconsistent),
+    )
+
+
+def _outside_validity(result: EntryVerification) -> str | None:
+    """Is the log time outside the signing certificate's validity? (sigstore checks this for
+    served attestations; recovered entries do not go through sigstore, so we check it here)."""
+    when = result.integrated_time
+    if when is None or result.decoded is None or not result.decoded.certificates:
+        return None
+    cert = result.decoded.certificates[0]
+    start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+    if start <= when <= end:
+        return None
+    return (
+        f"integrated at {when.isoformat()}, outside the signing certificate's validity "
+        f"{start.isoformat()} to {end.isoformat()}"
     )
 
 

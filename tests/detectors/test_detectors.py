@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from forensics.detectors import AnalysisContext, Requirement, run_detectors
 from forensics.detectors.registry import DETECTORS
-from forensics.models import FileProvenance, Pep740Support, ProvenanceStatus, Publisher, Severity
-from forensics.timeline import Timeline
-from tests.factories import T0, attested, history
+from forensics.models import (
+    FileProvenance,
+    LogEntry,
+    Pep740Support,
+    ProvenanceStatus,
+    Publisher,
+    Severity,
+)
+from forensics.timeline import RecoveredEntry, Timeline, build_timeline
+from tests.factories import T0, attested, dist, history
 
 ALL = frozenset(Requirement)
 
@@ -183,3 +191,43 @@ def test_findings_are_deterministic() -> None:
     a = [f.to_json() for f in run_detectors(AnalysisContext("widget", T0, tl, ALL))[0]]
     b = [f.to_json() for f in run_detectors(AnalysisContext("widget", T0, tl, ALL))[0]]
     assert a == b and a
+
+
+def _recovered(version: str, build_config: str, ref: str) -> RecoveredEntry:
+    return RecoveredEntry(
+        log_entry=LogEntry(5000, T0 + timedelta(days=40), "dsse/0.0.1", verified=True),
+        claims={
+            "source_repository": "https://github.com/acme/widget",
+            "build_config": build_config,
+            "source_ref": ref,
+            "source_commit": "f" * 40,
+        },
+        subject_name=None,
+        subject_sha256=None,
+        version=version,
+        version_source="ref",
+        evidence=(),
+    )
+
+
+def test_recovered_entry_from_unexpected_workflow_or_ref() -> None:
+    served = clean_series(3)
+    base = "https://github.com/acme/widget/.github/workflows/"
+    files, prov = [], {}
+    for i, (version, fp) in enumerate(served):
+        d = dist(version, f"widget-{version}.tar.gz", T0 + timedelta(days=i))
+        files.append(d)
+        assert fp is not None
+        claims = dict(fp.attestations[0].claims)
+        claims["build_config"] = base + "publish.yml@" + claims["source_ref"]
+        att = replace(fp.attestations[0], claims=claims)
+        prov[d.filename] = replace(fp, attestations=(att,))
+    expected = _recovered("1.9", base + "publish.yml@refs/tags/v1.9", "refs/tags/v1.9")
+    odd = _recovered("2.0", base + "debug.yml@refs/heads/tmp", "refs/heads/tmp")
+    tl = build_timeline("widget", files, prov, pep740=Pep740Support.YES, recovered=[expected, odd])
+    findings, _ = run_detectors(AnalysisContext("widget", T0, tl, ALL))
+    unexpected = [f for f in findings if f.detector == "log-identity-unexpected"]
+    assert [f.version for f in unexpected] == ["2.0"]
+    assert "debug.yml" in unexpected[0].summary and "refs/heads/tmp" in unexpected[0].summary
+    unlisted = {f.version for f in findings if f.detector == "unlisted-log-entry"}
+    assert unlisted == {"1.9", "2.0"}

@@ -101,3 +101,49 @@ def test_split_view_log_is_caught_by_consistency_proofs(
     # checkpoints whose proofs do not touch the rewritten subtree still verify, honestly
     attested = sum(1 for r in inv.timeline.releases for f in r.files if f.provenance.attestations)
     assert inv.to_json()["sources"]["rekor"]["consistent_checkpoints"] == attested - len(split)
+
+
+def test_recovered_entry_signed_outside_its_certificate_validity(tmp_path: Path) -> None:
+    from forensics.lab.build import build_world
+    from forensics.lab.scenario import parse_scenario
+
+    scenario = parse_scenario(
+        """
+name = "late-log"
+description = "a deleted release whose log entry was integrated after its certificate expired"
+project = "late-pkg"
+simulated = ["invented"]
+
+[publisher]
+kind = "github"
+repository = "acme/late-pkg"
+workflow = "release.yml"
+ref = "refs/tags/v{version}"
+
+[[releases]]
+version = "1.0.0"
+upload_time = 2025-01-10T12:00:00Z
+
+[[releases]]
+version = "1.0.1"
+upload_time = 2025-02-01T12:00:00Z
+deleted_at = 2025-02-01T13:00:00Z
+[[releases.files]]
+kind = "sdist"
+tamper = ["outside-validity"]
+""",
+        file="late-log.toml",
+    )
+    world = build_world(scenario, tmp_path / "world")
+    with LabServer(world) as server:
+        inv = investigate(
+            "late-pkg",
+            index_url=server.url,
+            rekor_url=server.url,
+            case=tmp_path / "case",
+            trust_root=world / "trusted_root.json",
+        )
+    rel = inv.timeline.release("1.0.1")
+    assert rel is not None and rel.deleted
+    notes = [r.note for r in rel.recovered]
+    assert any("outside the signing certificate's validity" in n for n in notes), notes
