@@ -172,7 +172,12 @@ def investigate(
     then analyse the case as of `as_of` (default: the case's last retrieval time)."""
     if offline and case is None:
         raise UsageError("--offline needs --case DIR: there is nothing to analyse otherwise")
-    trust = TrustMaterial.load(Path(trust_root)) if trust_root else None
+    if trust_root:
+        trust: TrustMaterial | None = TrustMaterial.load(Path(trust_root))
+    else:
+        # online: the production root, shared by every collection stage and the analysis;
+        # offline: None, so the analysis uses the root stored in the case
+        trust = None if offline else TrustMaterial.load(None)
     with tempfile.TemporaryDirectory(prefix="forensics-case-") as tmp:
         root = Path(case) if case is not None else Path(tmp)
         with EvidenceStore.open(root, create=not offline) as store:

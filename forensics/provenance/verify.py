@@ -514,6 +514,9 @@ class ProvenanceVerifier:
             self._verifier = Verifier(trusted_root=trusted_root)
         except sigstore.errors.Error as exc:
             raise InputError(f"trusted root cannot be used for verification: {exc}") from exc
+        # A verdict depends only on the bytes, the file named and the trust root: collection
+        # stages and the analysis of one investigation ask for the same verdicts, so keep them.
+        self._verdicts: dict[tuple[str, str, str, EvidenceRef | None], FileProvenance] = {}
 
     @classmethod
     def from_path(cls, path: Path | None = None) -> ProvenanceVerifier:
@@ -536,17 +539,23 @@ class ProvenanceVerifier:
         attestation of every bundle verifies; INVALID if any check fails (the reason names the
         attestation and the check); UNKNOWN if the only obstacle is an unsupported publisher kind.
         """
+        key = (hashlib.sha256(raw).hexdigest(), filename, sha256, evidence)
+        if (known := self._verdicts.get(key)) is not None:
+            return known
         digest = _normalise_sha256(sha256)
         obj, problem = _load_json(raw, "provenance")
         if problem:
-            return FileProvenance(ProvenanceStatus.INVALID, problem, evidence=evidence)
-        if not isinstance(obj, dict):
-            return FileProvenance(
+            verdict = FileProvenance(ProvenanceStatus.INVALID, problem, evidence=evidence)
+        elif not isinstance(obj, dict):
+            verdict = FileProvenance(
                 ProvenanceStatus.INVALID,
                 f"provenance must be a JSON object, got {_type_name(obj)}",
                 evidence=evidence,
             )
-        return self._verify_provenance_obj(obj, filename, digest, evidence)
+        else:
+            verdict = self._verify_provenance_obj(obj, filename, digest, evidence)
+        self._verdicts[key] = verdict
+        return verdict
 
     def verify_attestation_object(
         self,
