@@ -3,6 +3,7 @@ into a case directory, then analyses the case."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -97,10 +98,21 @@ def collect(
             project
         )
         if rekor_url:
-            _collect_rekor(store, rekor_url, trust, timeout=timeout, clock=clock)
+            with _status(progress, f"asking the transparency log at {rekor_url}"):
+                _collect_rekor(store, rekor_url, trust, timeout=timeout, clock=clock)
         if github_url:
-            _collect_github(store, client, github_url, trust, clock)
+            with _status(progress, f"asking GitHub at {github_url}"):
+                _collect_github(store, client, github_url, trust, clock)
     store.finish_collection(clock())
+
+
+def _status(enabled: bool, message: str) -> contextlib.AbstractContextManager[object]:
+    """A spinner on stderr for the collection steps that have no natural progress count."""
+    if not enabled:
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(message)
 
 
 def _collect_rekor(
