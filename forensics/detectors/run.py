@@ -22,7 +22,15 @@ def run_detectors(
             skipped.append(Skipped(cls.info.id, reason))
             continue
         findings.extend(cls().run(ctx))
+    # most severe first, then in the order of the project's history
+    position = {rel.version: i for i, rel in enumerate(ctx.timeline.releases)}
     findings.sort(
-        key=lambda f: (-f.severity.rank, f.version or "", f.filename or "", f.detector, f.summary)
+        key=lambda f: (
+            -f.severity.rank,
+            position.get(f.version or "", len(position)),
+            f.filename or "",
+            f.detector,
+            f.summary,
+        )
     )
     return tuple(findings), tuple(skipped)
