@@ -92,6 +92,15 @@ def release_json(rel: ReleaseView) -> dict[str, Any]:
             }
             for rec in rel.recovered
         ],
+        "reported": [
+            {
+                "citation": rep.citation,
+                "note": rep.note,
+                "time": isoformat(rep.time),
+                "evidence": [e.to_json() for e in rep.evidence],
+            }
+            for rep in rel.reported
+        ],
     }
 
 

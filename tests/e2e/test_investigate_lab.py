@@ -78,6 +78,10 @@ def test_ultralytics_after_the_fact_recovers_deleted_releases_from_the_log(
     assert doc["sources"]["rekor"]["base_url"] == server.url
     rel = next(r for r in doc["releases"] if r["version"] == "8.3.41")
     assert rel["deleted"] is True and rel["recovered_log_entries"][0]["evidence"]
+    token = next(r for r in doc["releases"] if r["version"] == "8.3.45")
+    assert token["files"] == [] and token["recovered_log_entries"] == []
+    assert token["reported"][0]["citation"].startswith("[verified] https://blog.pypi.org")
+    assert token["reported"][0]["evidence"][0]["url"] == "intel:intel.toml"
 
 
 def test_offline_reanalysis_is_byte_identical_and_needs_no_server(
