@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 from forensics.models import isoformat
+from forensics.reports.interface import source_location
 from forensics.reports.plots import STATE_COLORS, timeline_figure
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def render_html(inv: Investigation) -> str:
     out.append(f"<p>As of <code>{_e(isoformat(inv.as_of))}</code></p><ul>")
     for name, src in inv.sources.items():
         pep = f" (PEP 740: {_e(src['pep740'])})" if "pep740" in src else ""
-        out.append(f"<li>{_e(name)}: <code>{_e(src.get('base_url', ''))}</code>{pep}</li>")
+        out.append(f"<li>{_e(name)}: <code>{_e(source_location(src))}</code>{pep}</li>")
     out += [f"<li>note: {_e(n)}</li>" for n in inv.notes]
     out.append("</ul>")
     out.append(svg_timeline(inv))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Protocol, assert_never
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol, assert_never
 
 if TYPE_CHECKING:
     from forensics.analysis import Investigation
@@ -15,6 +16,14 @@ class Renderer(Protocol):
     def render(self, inv: Investigation) -> str:
         """Return the whole document."""
         ...
+
+
+def source_location(src: Mapping[str, Any]) -> str:
+    """Where a source's evidence came from: its base URL, its stored URL, or its origin."""
+    for key in ("base_url", "origin", "url"):
+        if src.get(key):
+            return str(src[key])
+    return ""
 
 
 class Format(enum.StrEnum):

@@ -10,6 +10,7 @@ import html
 from typing import TYPE_CHECKING
 
 from forensics.models import isoformat
+from forensics.reports.interface import source_location
 
 if TYPE_CHECKING:
     from forensics.analysis import Investigation
@@ -35,7 +36,7 @@ def render_markdown(inv: Investigation) -> str:
     out.append(f"- as of: `{isoformat(inv.as_of)}`")
     for name, src in inv.sources.items():
         extra = f" (PEP 740: {src['pep740']})" if "pep740" in src else ""
-        out.append(f"- {esc(name)}: `{esc(src.get('base_url', ''))}`{extra}")
+        out.append(f"- {esc(name)}: `{esc(source_location(src))}`{extra}")
     index = inv.sources.get("index", {})
     if index.get("pep740") != "yes" and index.get("pep740_reason"):
         out.append(f"- **{esc(index['pep740_reason'])}**")

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from forensics.models import Severity, isoformat
+from forensics.reports.interface import source_location
 
 if TYPE_CHECKING:
     from forensics.analysis import Investigation
@@ -59,8 +60,10 @@ class TextRenderer:
         if inv.simulated:
             title.append("  [SIMULATED lab case]", style="bold magenta")
         con.print(title)
+        for note in inv.notes:
+            con.print(Text(f"  note: {note}", style="magenta" if inv.simulated else "dim"))
         for name, src in inv.sources.items():
-            line = Text(f"  {name}: {src.get('base_url', '')}")
+            line = Text(f"  {name}: {source_location(src)}")
             if "pep740" in src:
                 line.append(f"  pep740={src['pep740']}")
             con.print(line)
