@@ -69,10 +69,19 @@ def render_html(inv: Investigation) -> str:
         color = STATE_COLORS.get(rel.state.value, "#000")
         rows = rel.files or ()
         if not rows:
+            what = [rel.state_reason]
+            what += [
+                f"log entry {r.log_entry.log_index} signs {r.subject_name or 'an unnamed subject'}"
+                f" (commit {r.claims.get('source_commit', '?')[:12]}, ref "
+                f"{r.claims.get('source_ref', '?')})"
+                for r in rel.recovered
+            ]
+            what += [f"reported by {r.citation}" for r in rel.reported]
             out.append(
                 f"<tr><td>{_e(rel.version)}</td><td>{_e(isoformat(rel.first_upload) or '')}</td>"
                 f"<td style='color:{color}'>{_e(state)}</td><td colspan=5>"
-                f"{_e(rel.state_reason)}</td></tr>"
+                + "<br>".join(_e(w) for w in what)
+                + "</td></tr>"
             )
         for fv in rows:
             fp = fv.provenance
