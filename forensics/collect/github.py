@@ -12,11 +12,10 @@ from collections.abc import Iterable
 
 from forensics.collect.http import Fetcher
 from forensics.errors import SourceError
+from forensics.evidence import NO_ANSWER
 
 DEFAULT_GITHUB_API = "https://api.github.com"
 ACCEPT = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-#: Status recorded for a request that got no HTTP answer (same convention as the Rekor client).
-NO_ANSWER = 0
 
 
 def commit_url(base: str, repo: str, sha: str) -> str:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from forensics.collect.github import NO_ANSWER, commit_url, run_url, tags_url
-from forensics.evidence import EvidenceStore
+from forensics.collect.github import commit_url, run_url, tags_url
+from forensics.evidence import NO_ANSWER, EvidenceStore
 from forensics.models import EvidenceRef, parse_time
 
 _REPO = re.compile(r"^https://github\.com/(?P<repo>[^/]+/[^/]+?)/?$")

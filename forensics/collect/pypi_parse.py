@@ -80,10 +80,6 @@ class IndexSnapshot:
     problems: tuple[str, ...]
     last_serial: int | None = None
 
-    def files_of(self, version: str) -> tuple[DistFile, ...]:
-        """The files of one release."""
-        return tuple(f for f in self.files if f.version == version)
-
 
 def provenance_response(store: EvidenceStore, dist_file: DistFile) -> StoredResponse | None:
     """The stored Integrity API answer for a file (any status), or None when none was collected."""

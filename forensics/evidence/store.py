@@ -68,6 +68,10 @@ CREATE INDEX IF NOT EXISTS responses_key ON responses(method, url, request_sha25
 
 _NO_BODY = hashlib.sha256(b"").hexdigest()
 
+#: Status recorded for a request that got no HTTP answer at all (connection refused, timeout
+#: after retries); the body holds the error. Offline re-analysis then meets the same outage.
+NO_ANSWER = 0
+
 
 def request_key(body: bytes | None) -> str:
     """Key of a request body (POST searches); GETs have the empty-body key."""

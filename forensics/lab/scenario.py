@@ -83,11 +83,6 @@ class PublisherKind(enum.StrEnum):
     GITLAB = "gitlab"
     GOOGLE = "google"
 
-    @property
-    def pypi_kind(self) -> str:
-        """The `kind` string PyPI serves in a provenance object's publisher."""
-        return {"github": "GitHub", "gitlab": "GitLab", "google": "Google"}[self.value]
-
 
 class PublishMethod(enum.StrEnum):
     """How a file reached the index."""
@@ -759,13 +754,6 @@ def parse_duration(text: str) -> timedelta | None:
         return None
     seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(match.group(2)))
     return timedelta(seconds=-seconds if match.group(1) == "-" else seconds)
-
-
-def format_duration(delta: timedelta) -> str:
-    """Inverse of `parse_duration` (seconds resolution, for docs and synthesis)."""
-    total = int(delta.total_seconds())
-    sign = "-" if total < 0 else ""
-    return f"{sign}{abs(total)}s"
 
 
 # --------------------------------------------------------------------------------------------

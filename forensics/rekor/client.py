@@ -22,16 +22,13 @@ from typing import Any
 import requests
 
 from forensics.errors import OfflineMiss, SourceResponseError, SourceUnavailable
-from forensics.evidence.store import EvidenceStore
+from forensics.evidence.store import NO_ANSWER, EvidenceStore
 from forensics.rekor.entry import LogInfo, MalformedEntry, RekorEntry, split_entry_id
 
 DEFAULT_URL = "https://rekor.sigstore.dev"
 SOURCE = "rekor"
 # Rekor's retrieve endpoints accept at most 10 UUIDs per request (openapi.yaml maxItems).
 RETRIEVE_BATCH = 10
-
-#: Status recorded for a request that got no HTTP answer at all (connection refused, timeout).
-NO_ANSWER = 0
 
 
 class EntryNotFound(SourceResponseError):

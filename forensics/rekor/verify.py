@@ -29,7 +29,7 @@ import enum
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -694,8 +694,3 @@ def compare_entries(embedded: RekorEntry, served: RekorEntry) -> list[str]:
     if embedded.log_id != served.log_id:
         diffs.append(f"logID differs: embedded {embedded.log_id_hex}, log {served.log_id_hex}")
     return diffs
-
-
-def verify_all(entries: Iterable[RekorEntry], keys: LogKeys) -> list[EntryVerification]:
-    """Verify several entries with the same keys."""
-    return [verify_entry(e, keys) for e in entries]

@@ -11,10 +11,9 @@ import tarfile
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pypi_attestations import Distribution, Provenance
+from pypi_attestations import Provenance
 from sigstore.errors import VerificationError
 from sigstore.models import TrustedRoot
 from sigstore.verify import Verifier
@@ -23,6 +22,7 @@ from forensics.errors import ScenarioError
 from forensics.lab.archives import ArchiveSpec, build_sdist, build_wheel, digests
 from forensics.lab.build import build_world
 from forensics.lab.scenario import Scenario, parse_scenario
+from tests.lab.support import tree_digest, verify_file
 
 MTIME = datetime(2024, 11, 1, 10, 0, tzinfo=UTC)
 
@@ -85,14 +85,6 @@ def scenario() -> Scenario:
 @pytest.fixture(scope="module")
 def world(scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_world(scenario, tmp_path_factory.mktemp("world") / "w", seed=7)
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 # -- archives ------------------------------------------------------------------------------------
@@ -236,33 +228,6 @@ def test_rebuild_replaces_a_world_but_refuses_other_directories(
     with pytest.raises(ScenarioError, match="not empty"):
         build_world(scenario, busy)
     assert (busy / "notes.txt").read_text() == "mine"
-
-
-def verify_file(world: Path, filename: str) -> list[str]:
-    """Verify every attestation of a file against the lab root the way pypi-attestations does.
-
-    pypi-attestations' `Attestation.verify` always uses the production root, so this builds the
-    sigstore Verifier on the lab root, verifies the DSSE envelope under the bundle's publisher
-    policy, then checks the statement subject against the file. Returns a problem per failure.
-    """
-    verifier = Verifier(trusted_root=TrustedRoot.from_file(str(world / "trusted_root.json")))
-    prov = Provenance.model_validate_json((world / "provenance" / f"{filename}.json").read_bytes())
-    dist = Distribution.from_file(world / "files" / filename)
-    failures: list[str] = []
-    for bundle in prov.attestation_bundles:
-        for att in bundle.attestations:
-            try:
-                _, payload = verifier.verify_dsse(att.to_bundle(), bundle.publisher._as_policy())
-            except VerificationError as exc:
-                failures.append(f"signature: {exc}")
-                continue
-            statement: dict[str, Any] = json.loads(payload)
-            (subject,) = statement["subject"]
-            if subject["name"] != dist.name:
-                failures.append(f"subject name {subject['name']} != {dist.name}")
-            if subject["digest"]["sha256"] != dist.digest:
-                failures.append("subject digest mismatch")
-    return failures
 
 
 def test_provenance_verifies_with_lab_root_and_tampering_fails(world: Path) -> None:

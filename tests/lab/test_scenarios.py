@@ -14,7 +14,7 @@ from forensics.lab.build import build_world
 from forensics.lab.scenario import FactTag, PublishMethod, load_scenario, shipped_scenarios
 from forensics.lab.serve import LabServer
 from forensics.lab.synth import synthesize
-from tests.lab.test_build import tree_digest, verify_file
+from tests.lab.support import tree_digest, verify_file
 
 SHIPPED = shipped_scenarios()
 CB260C2 = "cb260c243ffa3e0cc84820095cd88be2f5db86ca"
