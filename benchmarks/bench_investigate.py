@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_investigate.py                 # 2,500 releases × 2 files
     .venv/bin/python benchmarks/bench_investigate.py --releases 200
 
-Steps, each timed: build the lab world (`forensics.lab.synth` + `build_world`); serve it with
+Steps, each timed: build the lab world (`forensics_lab.synth` + `build_world`); serve it with
 `LabServer` and collect index + transparency log into a fresh case with the ordinary clients;
 analyse the open case (online analysis); analyse it again from disk with
 `forensics.investigate(..., offline=True)` (offline re-analysis); and verify every stored
@@ -41,11 +41,11 @@ def run(releases: int, files_per_release: int, seed: int, concurrency: int, work
     from forensics.api import collect
     from forensics.collect.pypi_parse import load_index_snapshot
     from forensics.evidence import EvidenceStore
-    from forensics.lab.build import build_world
-    from forensics.lab.serve import LabServer
-    from forensics.lab.synth import synthesize
     from forensics.models import ProvenanceStatus
     from forensics.trust import TrustMaterial
+    from forensics_lab.build import build_world
+    from forensics_lab.serve import LabServer
+    from forensics_lab.synth import synthesize
 
     n_files = releases * files_per_release
     print(

@@ -93,21 +93,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extensions() -> list[Callable[[Any], object]]:
-    """Subcommand groups contributed by other seams (lab, rekor)."""
-    regs: list[Callable[[Any], object]] = []
-    try:
-        from forensics.lab.cli import register as lab_register
+    """Subcommand groups: built-in `rekor`, then every `forensics.subcommands` entry point.
 
-        regs.append(lab_register)
-    except ImportError:
-        pass
-    try:
-        from forensics.rekor.cli import register as rekor_register
+    The lab (`forensics_lab`) plugs in through that entry-point group so that the product never
+    imports it. A group that fails to load still gets its subcommand, which explains the failure
+    when used: a broken plug-in must not make commands silently disappear.
+    """
+    from importlib.metadata import entry_points
 
-        regs.append(rekor_register)
-    except ImportError:
-        pass
+    from forensics.rekor.cli import register as rekor_register
+
+    regs: list[Callable[[Any], object]] = [rekor_register]
+    for ep in sorted(entry_points(group="forensics.subcommands"), key=lambda e: e.name):
+        try:
+            regs.append(ep.load())
+        except Exception as exc:
+            regs.append(_broken_extension(ep.name, ep.value, exc))
     return regs
+
+
+def _broken_extension(name: str, target: str, exc: BaseException) -> Callable[[Any], object]:
+    def register(sub: Any) -> None:
+        parser = sub.add_parser(name, help=f"(unavailable: {target} failed to load)")
+        parser.add_argument("rest", nargs=argparse.REMAINDER)
+
+        def fail(_args: argparse.Namespace) -> int:
+            raise UsageError(
+                f"the `{name}` commands could not be loaded from {target}: "
+                f"{type(exc).__name__}: {exc}",
+                hint="reinstall the package (pip install -e '.[dev]') so its plug-ins import",
+            )
+
+        parser.set_defaults(func=fail)
+
+    return register
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from forensics.lab.scenario import shipped_scenarios
+from forensics_lab.scenario import shipped_scenarios
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["ultralytics-investigation.ipynb", "attack-gallery.ipynb"]

@@ -10,8 +10,8 @@ import pytest
 
 from forensics.collect.http import Fetcher
 from forensics.evidence.store import EvidenceStore
-from forensics.lab._tinyworld import write_tiny_world
-from forensics.lab.serve import FaultPlan, LabServer
+from forensics_lab._tinyworld import write_tiny_world
+from forensics_lab.serve import FaultPlan, LabServer
 from tests.collect.support import Clock, RawServer
 
 

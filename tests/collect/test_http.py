@@ -14,7 +14,7 @@ import pytest
 from forensics.collect.http import Fetcher, retry_after_seconds
 from forensics.errors import ResponseTooLarge, SourceResponseError, SourceUnavailable
 from forensics.evidence.store import EvidenceStore
-from forensics.lab.serve import FaultPlan, LabServer
+from forensics_lab.serve import FaultPlan, LabServer
 from tests.collect.support import NOW, Clock, RawServer
 
 JSON = "/pypi/demo-pkg/json"

@@ -17,9 +17,9 @@ from forensics.collect.pypi import PyPICollector
 from forensics.collect.pypi_parse import load_index_snapshot, provenance_response
 from forensics.errors import InputError, SourceResponseError, SourceUnavailable
 from forensics.evidence.store import EvidenceStore, StoredResponse
-from forensics.lab._tinyworld import HOSTILE_FILENAME, HOSTILE_SUMMARY, HOSTILE_YANK
-from forensics.lab.serve import FaultPlan, LabServer
 from forensics.models import Pep740Support, ProvenanceKey
+from forensics_lab._tinyworld import HOSTILE_FILENAME, HOSTILE_SUMMARY, HOSTILE_YANK
+from forensics_lab.serve import FaultPlan, LabServer
 from tests.collect.support import NOW
 
 MakeFetcher = Callable[..., Fetcher]

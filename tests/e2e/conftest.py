@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from forensics.lab.build import build_world
-from forensics.lab.scenario import load_scenario, shipped_scenarios
-from forensics.lab.serve import LabServer
+from forensics_lab.build import build_world
+from forensics_lab.scenario import load_scenario, shipped_scenarios
+from forensics_lab.serve import LabServer
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from forensics.api import investigate
-from forensics.lab.scenario import load_scenario, shipped_scenarios
-from forensics.lab.serve import LabServer
 from forensics.models import Severity
+from forensics_lab.scenario import load_scenario, shipped_scenarios
+from forensics_lab.serve import LabServer
 
 SCENARIOS = sorted(shipped_scenarios())
 

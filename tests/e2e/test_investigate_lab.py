@@ -12,9 +12,9 @@ import pytest
 from forensics.analysis import Investigation
 from forensics.api import investigate
 from forensics.cli import main
-from forensics.lab.serve import LabServer
 from forensics.models import ProvenanceStatus
 from forensics.timeline import ReleaseState
+from forensics_lab.serve import LabServer
 
 Serve = Callable[..., LabServer]
 

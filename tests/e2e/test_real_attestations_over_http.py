@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from forensics.api import investigate
-from forensics.lab.serve import LabServer
 from forensics.models import ProvenanceStatus
 from forensics.timeline import ReleaseState
+from forensics_lab.serve import LabServer
 
 pytestmark = pytest.mark.realdata
 
@@ -101,7 +101,7 @@ def sampleproject_world(real_data: Path, tmp_path: Path) -> Path:
     (world / "world.json").write_text(
         json.dumps(
             {
-                "schema": "forensics.lab.world/v1",
+                "schema": "forensics_lab.world/v1",
                 "scenario": "real-sampleproject",
                 "seed": 0,
                 "project": "sampleproject",

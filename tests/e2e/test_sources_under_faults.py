@@ -9,7 +9,7 @@ import pytest
 
 from forensics.api import investigate
 from forensics.cli import main
-from forensics.lab.serve import FaultPlan, LabServer
+from forensics_lab.serve import FaultPlan, LabServer
 
 
 def _recovered(server: LabServer, world: Path, case: Path) -> dict[str, int]:
@@ -104,8 +104,8 @@ def test_split_view_log_is_caught_by_consistency_proofs(
 
 
 def test_recovered_entry_signed_outside_its_certificate_validity(tmp_path: Path) -> None:
-    from forensics.lab.build import build_world
-    from forensics.lab.scenario import parse_scenario
+    from forensics_lab.build import build_world
+    from forensics_lab.scenario import parse_scenario
 
     scenario = parse_scenario(
         """

@@ -19,9 +19,9 @@ from sigstore.models import TrustedRoot
 from sigstore.verify import Verifier
 
 from forensics.errors import ScenarioError
-from forensics.lab.archives import ArchiveSpec, build_sdist, build_wheel, digests
-from forensics.lab.build import build_world
-from forensics.lab.scenario import Scenario, parse_scenario
+from forensics_lab.archives import ArchiveSpec, build_sdist, build_wheel, digests
+from forensics_lab.build import build_world
+from forensics_lab.scenario import Scenario, parse_scenario
 from tests.lab.support import tree_digest, verify_file
 
 MTIME = datetime(2024, 11, 1, 10, 0, tzinfo=UTC)
@@ -166,7 +166,7 @@ def test_digests_are_pypi_shaped() -> None:
 
 def test_world_layout_and_manifest(world: Path) -> None:
     manifest = json.loads((world / "world.json").read_text())
-    assert manifest["schema"] == "forensics.lab.world/v1"
+    assert manifest["schema"] == "forensics_lab.world/v1"
     assert (manifest["scenario"], manifest["seed"], manifest["project"]) == (
         "build-test",
         7,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from forensics.errors import ScenarioError
-from forensics.lab.scenario import (
+from forensics_lab.scenario import (
     FactTag,
     FileKind,
     PublisherKind,

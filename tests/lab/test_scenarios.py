@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from forensics.lab.build import build_world
-from forensics.lab.scenario import FactTag, PublishMethod, load_scenario, shipped_scenarios
-from forensics.lab.serve import LabServer
-from forensics.lab.synth import synthesize
+from forensics_lab.build import build_world
+from forensics_lab.scenario import FactTag, PublishMethod, load_scenario, shipped_scenarios
+from forensics_lab.serve import LabServer
+from forensics_lab.synth import synthesize
 from tests.lab.support import tree_digest, verify_file
 
 SHIPPED = shipped_scenarios()

@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from forensics.errors import InputError, UsageError
-from forensics.lab._tinyworld import (
+from forensics.rekor import merkle
+from forensics_lab._tinyworld import (
     HOSTILE_FILENAME,
     HOSTILE_YANK,
     INACTIVE_TREE_ID,
@@ -25,8 +26,7 @@ from forensics.lab._tinyworld import (
     TREE_ID,
     write_tiny_world,
 )
-from forensics.lab.serve import FaultPlan, LabServer, negotiate, register_serve_cli, run_serve
-from forensics.rekor import merkle
+from forensics_lab.serve import FaultPlan, LabServer, negotiate, register_serve_cli, run_serve
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 INTEGRITY = "application/vnd.pypi.integrity.v1+json"
@@ -586,7 +586,7 @@ def test_bad_world_directories(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="schema is 'other'"):
         LabServer(tmp_path)
     (tmp_path / "world.json").write_text(
-        '{"schema": "forensics.lab.world/v1", "project": "p", "releases": [{"version": "1", '
+        '{"schema": "forensics_lab.world/v1", "project": "p", "releases": [{"version": "1", '
         '"files": [{"filename": "f", "size": "big", "digests": {"sha256": "x"}}]}]}'
     )
     with pytest.raises(InputError, match=r"releases\[0\]\.files\[0\]: `size` must be an integer"):
@@ -624,16 +624,10 @@ def test_cli_rejects_missing_target_and_bad_time(tmp_path: Path, world: Path) ->
 
 
 def test_cli_builds_a_scenario_first(capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("forensics.lab.build")
     scenario = (
-        Path(__file__).resolve().parents[2]
-        / "forensics"
-        / "lab"
-        / "scenarios"
-        / "ultralytics-2024-12.toml"
+        Path(__file__).resolve().parents[2] / "forensics_lab/scenarios/ultralytics-2024-12.toml"
     )
-    if not scenario.exists():
-        pytest.skip("scenario file not present")
+    assert scenario.exists()
     parser = argparse.ArgumentParser()
     register_serve_cli(parser.add_subparsers())
     versions: list[list[str]] = []

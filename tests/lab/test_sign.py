@@ -32,8 +32,10 @@ from sigstore_models.bundle.v1 import MessageSignature
 from sigstore_models.common.v1 import HashAlgorithm, HashOutput
 
 from forensics.errors import ScenarioError
-from forensics.lab.log import LabLogError, LabRekorLog
-from forensics.lab.sign import (
+from forensics.provenance.claims import extract_claims
+from forensics.rekor import merkle, note
+from forensics_lab.log import LabLogError, LabRekorLog
+from forensics_lab.sign import (
     SLSA_PROVENANCE_V1,
     TAMPER_MODES,
     SigningRequest,
@@ -43,9 +45,7 @@ from forensics.lab.sign import (
     provenance_object,
     sign_attestation,
 )
-from forensics.lab.trust import LabTrust
-from forensics.provenance.claims import extract_claims
-from forensics.rekor import merkle, note
+from forensics_lab.trust import LabTrust
 
 PRODUCTION_ROOT = (
     Path(__file__).resolve().parents[2]

@@ -23,9 +23,9 @@ from cryptography.x509.verification import (
 from sigstore.models import TrustedRoot
 
 from forensics.errors import InputError
-from forensics.lab import _x509
-from forensics.lab.trust import TRUSTED_ROOT_MEDIA_TYPE, LabTrust
 from forensics.provenance.claims import decode_der_utf8string
+from forensics_lab import _x509
+from forensics_lab.trust import TRUSTED_ROOT_MEDIA_TYPE, LabTrust
 
 VALID_FROM = datetime(2024, 1, 1, tzinfo=UTC)
 VALID_UNTIL = datetime(2030, 1, 1, tzinfo=UTC)

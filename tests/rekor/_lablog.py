@@ -1,6 +1,6 @@
 """A minimal in-test Rekor log: real keys, real RFC 6962 trees, real signatures.
 
-Kept inside tests/ on purpose (the full lab log lives in forensics/lab); it only needs to produce
+Kept inside tests/ on purpose (the full lab log lives in forensics_lab); it only needs to produce
 entries in both representations so the verifier and client can be exercised end to end.
 """
 

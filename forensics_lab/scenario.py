@@ -5,7 +5,7 @@ the default Trusted Publisher, each release and file, how it was published (Trus
 a token), per-release and per-file deviations (another repository, a PR ref, a self-hosted
 runner, tampered signatures), lifecycle (deletion, yanking, files added later), the GitHub state
 around it, stray transparency-log entries, and which values are invented versus taken from a
-cited source. `forensics.lab.build.build_world` turns a `Scenario` into a lab world directory.
+cited source. `forensics_lab.build.build_world` turns a `Scenario` into a lab world directory.
 
 tomllib returns plain dicts without positions, so `_SourceMap` re-scans the source text to map
 each table/key path back to its line; every validation problem names the file, the line and the
@@ -29,8 +29,8 @@ from typing import Any, TypeVar
 from packaging.version import InvalidVersion, Version
 
 from forensics.errors import ScenarioError
-from forensics.lab.sign import TAMPER_MODES
 from forensics.models import isoformat, parse_time
+from forensics_lab.sign import TAMPER_MODES
 
 PUBLISH_PREDICATE = "https://docs.pypi.org/attestations/publish/v1"
 
@@ -780,7 +780,7 @@ _IDENTITY_KEYS_BY_KIND = {
     PublisherKind.GOOGLE: {"email"},
 }  # fmt: skip
 
-# Claim names accepted in `claims` override tables (see forensics.lab.sign).
+# Claim names accepted in `claims` override tables (see forensics_lab.sign).
 CLAIM_NAMES = (
     "issuer_v1",
     "github_workflow_trigger",

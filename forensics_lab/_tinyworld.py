@@ -141,7 +141,7 @@ def write_tiny_world(root: Path, *, hostile: bool = False) -> Path:
             }
         )
     manifest: dict[str, Any] = {
-        "schema": "forensics.lab.world/v1",
+        "schema": "forensics_lab.world/v1",
         "scenario": "tiny",
         "seed": 0,
         "project": "demo-pkg",

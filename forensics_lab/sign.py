@@ -26,11 +26,11 @@ from pypi_attestations import Attestation, Distribution, Publisher
 from pypi_attestations import AttestationType as _AttestationType
 
 from forensics.errors import ScenarioError
-from forensics.lab import _x509
-from forensics.lab.log import DSSE_PAYLOAD_TYPE, LabLogError, LabRekorLog
-from forensics.lab.trust import LabTrust, sign_deterministic
 from forensics.models import isoformat
 from forensics.rekor import note
+from forensics_lab import _x509
+from forensics_lab.log import DSSE_PAYLOAD_TYPE, LabLogError, LabRekorLog
+from forensics_lab.trust import LabTrust, sign_deterministic
 
 IN_TOTO_STATEMENT_V1 = "https://in-toto.io/Statement/v1"
 PUBLISH_V1 = _AttestationType.PYPI_PUBLISH_V1.value

@@ -1,6 +1,6 @@
 """Low-level encoders for the lab CA: Fulcio claims, DER strings, RFC 6962 SCTs, key derivation.
 
-Private helpers of `forensics.lab.trust`. Written by hand (not with a library) because no maintained
+Private helpers of `forensics_lab.trust`. Written by hand (not with a library) because no maintained
 PyPI library *produces* Fulcio extensions or embedded SCTs: `cryptography` can parse an SCT list but
 cannot construct `SignedCertificateTimestamp` objects, and Fulcio's encoders live in Go. Every
 format here is the one sigstore-python 4.5.1 checks (see /work/shared/guide/lab-signing-notes.md).

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from forensics.errors import ScenarioError
-from forensics.lab.scenario import module_name, normalize_dist_name
+from forensics_lab.scenario import module_name, normalize_dist_name
 
 # ZIP cannot represent dates before 1980-01-01.
 _ZIP_EPOCH = datetime(1980, 1, 1, tzinfo=UTC)

@@ -30,11 +30,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from forensics.errors import InputError
-from forensics.lab import _x509
 from forensics.models import isoformat
+from forensics_lab import _x509
 
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
-TRUST_SCHEMA = "forensics.lab.trust/v1"
+TRUST_SCHEMA = "forensics_lab.trust/v1"
 
 # sigstore-python verifies ECDSA with the hash named by keyDetails; the CT log key must be P-256
 # because the SCT's hash algorithm byte says SHA-256 (lab-signing-notes.md).

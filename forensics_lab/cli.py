@@ -12,7 +12,7 @@ from forensics.errors import InputError
 
 def resolve_scenario(target: str) -> Path:
     """A scenario path, or the name of a shipped scenario (`ultralytics-2024-12`)."""
-    from forensics.lab.scenario import shipped_scenarios
+    from forensics_lab.scenario import shipped_scenarios
 
     path = Path(target)
     if path.exists():
@@ -27,8 +27,8 @@ def resolve_scenario(target: str) -> Path:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from forensics.lab.build import build_world
-    from forensics.lab.scenario import load_scenario
+    from forensics_lab.build import build_world
+    from forensics_lab.scenario import load_scenario
 
     out = build_world(load_scenario(resolve_scenario(args.scenario)), args.output, seed=args.seed)
     sys.stdout.write(f"built world in {out}\n")
@@ -36,7 +36,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from forensics.lab.serve import run_serve
+    from forensics_lab.serve import run_serve
 
     target = Path(args.target)
     if not target.exists():
@@ -45,8 +45,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _case(args: argparse.Namespace) -> int:
-    from forensics.lab.case import build_case
     from forensics.models import parse_time
+    from forensics_lab.case import build_case
 
     try:
         as_of = parse_time(args.as_of) if args.as_of else None
@@ -65,7 +65,7 @@ def _case(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from forensics.lab.scenario import load_scenario, shipped_scenarios
+    from forensics_lab.scenario import load_scenario, shipped_scenarios
 
     for name, path in sorted(shipped_scenarios().items()):
         description = load_scenario(path).description.strip().splitlines()
@@ -75,7 +75,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add the `lab` command group."""
-    from forensics.lab.serve import register_serve_cli
+    from forensics_lab.serve import register_serve_cli
 
     lab = subparsers.add_parser(
         "lab", help="the lab: a local Sigstore + PyPI + Rekor + GitHub world"

@@ -13,7 +13,7 @@ a lab certificate and signing costs about 3 ms per file (~15 s for 2,500 × 2), 
 certificate per release would save little and would make the synthetic world unlike PyPI's. The
 dominant cost is the lab log's Merkle proofs, which `LabRekorLog` recomputes from every leaf for
 each proof (quadratic): 1,000 × 2 takes ~40 s; with cached subtree roots 2,500 × 2 took ~30 s in
-an out-of-tree experiment. That change belongs in forensics/lab/log.py or forensics/rekor/merkle.py.
+an out-of-tree experiment. That change belongs in forensics_lab/log.py or forensics/rekor/merkle.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from forensics.lab.scenario import (
+from forensics_lab.scenario import (
     Expectation,
     FileKind,
     FileSpec,
@@ -161,7 +161,7 @@ def synthesize(
         publisher=publisher,
         releases=tuple(releases),
         log=LogSettings(tree_id=1_000_000_000_000_000_000 + seed, shard_offset=0),
-        simulated=("the whole history is synthetic (forensics.lab.synth)",),
+        simulated=("the whole history is synthetic (forensics_lab.synth)",),
         expect=Expectation(
             flag=expect,
             clean=tuple(v for v in versions if v not in expect),

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from forensics.api import collect
 from forensics.evidence import CaseMeta, EvidenceStore
-from forensics.lab.build import build_world
-from forensics.lab.scenario import load_scenario
-from forensics.lab.serve import LabServer
 from forensics.trust import TrustMaterial
+from forensics_lab.build import build_world
+from forensics_lab.scenario import load_scenario
+from forensics_lab.serve import LabServer
 
 
 def build_case(

@@ -16,7 +16,7 @@ from typing import Any
 from forensics.errors import InputError
 from forensics.models import parse_time
 
-WORLD_SCHEMA = "forensics.lab.world/v1"
+WORLD_SCHEMA = "forensics_lab.world/v1"
 
 
 @dataclass(frozen=True)

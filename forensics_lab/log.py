@@ -27,8 +27,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from forensics.errors import UsageError
-from forensics.lab.trust import LabTrust, sign_deterministic
 from forensics.rekor import merkle, note
+from forensics_lab.trust import LabTrust, sign_deterministic
 
 DSSE_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 

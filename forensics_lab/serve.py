@@ -35,10 +35,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from forensics.errors import InputError, UsageError
-from forensics.lab._faults import FaultDecision, FaultInjector, FaultPlan
-from forensics.lab._world import World, WorldFile, WorldRelease, load_world
 from forensics.models import parse_time, utc
 from forensics.rekor import merkle
+from forensics_lab._faults import FaultDecision, FaultInjector, FaultPlan
+from forensics_lab._world import World, WorldFile, WorldRelease, load_world
 
 __all__ = ["FaultPlan", "LabServer", "register_serve_cli"]
 
@@ -890,8 +890,8 @@ def register_serve_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
 def _build_from_scenario(path: Path, out: Path) -> None:
     # Imported lazily: the builder is large, and serving a ready world must not need it.
-    scenario = importlib.import_module("forensics.lab.scenario")
-    build = importlib.import_module("forensics.lab.build")
+    scenario = importlib.import_module("forensics_lab.scenario")
+    build = importlib.import_module("forensics_lab.build")
     build.build_world(scenario.load_scenario(path), out)
 
 

@@ -4,7 +4,7 @@ Layout and formats are fixed in docs/architecture.md ("The lab world directory")
 files/, provenance/, rekor/ (written by `LabRekorLog.to_world`), github/, trusted_root.json, keys/.
 
 Determinism: every byte depends only on the scenario and the seed. Archives have pinned bytes
-(`forensics.lab.archives`), the lab trust derives its keys from the seed and signs with RFC 6979,
+(`forensics_lab.archives`), the lab trust derives its keys from the seed and signs with RFC 6979,
 invented commit SHAs and run ids are hashes of (scenario, seed, version), JSON is written with a
 fixed key order, and signing happens in a total order (integration time, then scenario order),
 so the log's indexes are stable. The builder never reads the clock.
@@ -24,10 +24,11 @@ from typing import Any, Literal
 from pypi_attestations import Attestation
 
 from forensics.errors import ScenarioError
-from forensics.lab.archives import ArchiveSpec, build_sdist, build_wheel, digests
-from forensics.lab.intel import world_intel
-from forensics.lab.log import LabRekorLog
-from forensics.lab.scenario import (
+from forensics.models import isoformat
+from forensics_lab.archives import ArchiveSpec, build_sdist, build_wheel, digests
+from forensics_lab.intel import world_intel
+from forensics_lab.log import LabRekorLog
+from forensics_lab.scenario import (
     PUBLISH_PREDICATE,
     Commit,
     Content,
@@ -43,7 +44,7 @@ from forensics.lab.scenario import (
     module_name,
     render_ref,
 )
-from forensics.lab.sign import (
+from forensics_lab.sign import (
     SigningRequest,
     github_identity,
     gitlab_identity,
@@ -51,10 +52,9 @@ from forensics.lab.sign import (
     provenance_object,
     sign_attestation,
 )
-from forensics.lab.trust import LabTrust
-from forensics.models import isoformat
+from forensics_lab.trust import LabTrust
 
-WORLD_SCHEMA = "forensics.lab.world/v1"
+WORLD_SCHEMA = "forensics_lab.world/v1"
 
 # The lab certificate is issued this long before the log integrates the signature: Fulcio issues
 # the certificate, the client signs, then uploads to Rekor (seconds in practice).
