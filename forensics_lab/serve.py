@@ -32,11 +32,12 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from forensics.errors import InputError, UsageError
 from forensics.models import parse_time, utc
 from forensics.rekor import merkle
+from forensics.versions import version_key
 from forensics_lab._faults import FaultDecision, FaultInjector, FaultPlan
 from forensics_lab._world import World, WorldFile, WorldRelease, load_world
 
@@ -110,13 +111,6 @@ def negotiate(accept: str | None, offers: Sequence[str]) -> str | None:
         if q > 0 and (best is None or (q, -order) > best):
             best, choice = (q, -order), offer
     return choice
-
-
-def _version_key(version: str) -> tuple[int, Version | str]:
-    try:
-        return (0, Version(version))
-    except InvalidVersion:
-        return (1, version)
 
 
 class LabServer:
@@ -280,7 +274,7 @@ class LabServer:
                 if rel.files and not files:
                     continue  # the release did not exist yet: its first upload creates it
             out.append((rel, sorted(files, key=lambda f: (f.upload_time, f.filename))))
-        out.sort(key=lambda item: _version_key(item[0].version))
+        out.sort(key=lambda item: version_key(item[0].version))
         return out
 
     def _serial(self, visible: list[tuple[WorldRelease, list[WorldFile]]]) -> int:
@@ -304,7 +298,7 @@ class LabServer:
     def _latest(self, visible: list[tuple[WorldRelease, list[WorldFile]]]) -> WorldRelease | None:
         # warehouse: yanked releases sort last, then pre-releases, then version order.
         def rank(rel: WorldRelease) -> tuple[bool, bool, tuple[int, Version | str]]:
-            key = _version_key(rel.version)
+            key = version_key(rel.version)
             pre = isinstance(key[1], Version) and key[1].is_prerelease
             return (not rel.yanked, not pre, key)
 
@@ -435,7 +429,7 @@ class LabServer:
         visible = self._visible()
         files = sorted(
             ((rel, f) for rel, fs in visible for f in fs),
-            key=lambda rf: (_version_key(rf[0].version), rf[1].filename),
+            key=lambda rf: (version_key(rf[0].version), rf[1].filename),
         )
         api_version = "1.3" if self.pep740 else "1.1"
         serial = str(self._serial(visible))

@@ -17,11 +17,11 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from forensics.errors import InputError, OfflineMiss, SourceResponseError, UsageError
 from forensics.evidence.store import EvidenceStore, StoredResponse
 from forensics.models import DistFile, EvidenceRef, Pep740Support, ProvenanceKey, parse_time, utc
+from forensics.versions import version_key
 
 SIMPLE_JSON_MEDIA = "application/vnd.pypi.simple.v1+json"
 INTEGRITY_MEDIA = "application/vnd.pypi.integrity.v1+json"
@@ -115,13 +115,6 @@ def _excerpt(response: StoredResponse) -> str:
 def _pointer(*parts: str) -> str:
     # RFC 6901: '~' -> '~0', '/' -> '~1'.
     return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def _version_key(version: str) -> tuple[int, Version | str]:
-    try:
-        return (0, Version(version))
-    except InvalidVersion:
-        return (1, version)
 
 
 def _parse_upload_time(
@@ -435,7 +428,7 @@ def load_index_snapshot(store: EvidenceStore, base_url: str, project: str) -> In
     )
     far = datetime.max.replace(tzinfo=UTC)
     joined.sort(key=lambda f: (f.upload_time or far, f.filename))
-    versions = sorted({v for v, _, _ in grouped}, key=_version_key)
+    versions = sorted({v for v, _, _ in grouped}, key=version_key)
     serial = doc.get("last_serial")
     return IndexSnapshot(
         project=normalized,

@@ -24,6 +24,7 @@ from forensics.detectors.interface import (
 from forensics.detectors.workflow_edited import release_claims
 from forensics.models import Confidence, Finding, Severity
 from forensics.timeline import ReleaseState, ReleaseView
+from forensics.versions import version_from_tag
 
 MOTIVATION = doc_paragraph(__doc__)
 
@@ -33,14 +34,7 @@ TAGGING_HABIT = 0.8
 
 def tag_versions(tags: dict[str, str] | None) -> set[Version]:
     """Versions named by tags (`v1.2.3`, `1.2.3`, `release-1.2.3`)."""
-    out: set[Version] = set()
-    for name in tags or {}:
-        text = name.rsplit("/", 1)[-1].removeprefix("release-").removeprefix("v")
-        try:
-            out.add(Version(text))
-        except InvalidVersion:
-            continue
-    return out
+    return {Version(v) for name in tags or {} if (v := version_from_tag(name)) is not None}
 
 
 def _version(text: str) -> Version | None:

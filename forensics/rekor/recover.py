@@ -18,7 +18,6 @@ sigstore/rekor `pkg/types/dsse/README.md`), so a recovered entry's version comes
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -40,8 +39,7 @@ from forensics.rekor.verify import (
     verify_entry,
 )
 from forensics.timeline import RecoveredEntry
-
-_TAG_REF = re.compile(r"^refs/tags/(?:v|release-|rel-)?(?P<version>[0-9][^/]*)$")
+from forensics.versions import version_from_ref
 
 
 class RekorReader(Protocol):
@@ -336,19 +334,6 @@ class RekorView:
     """Why the log's head is not consistent with a checkpoint embedded in the provenance."""
     consistent: int = 0
     """How many embedded checkpoints were proven consistent with the head."""
-
-
-def version_from_ref(ref: str | None) -> str | None:
-    """`refs/tags/v8.3.41` -> `8.3.41` when it is a valid version; branches say nothing."""
-    if not ref:
-        return None
-    m = _TAG_REF.match(ref)
-    if not m:
-        return None
-    try:
-        return str(Version(m.group("version")))
-    except InvalidVersion:
-        return None
 
 
 def _entry_evidence(

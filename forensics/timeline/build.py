@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import networkx as nx
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from forensics.models import (
     DistFile,
@@ -26,6 +26,7 @@ from forensics.models import (
     isoformat,
 )
 from forensics.timeline.states import ReleaseState, StateResult, release_state
+from forensics.versions import version_key
 
 #: What each event kind's timestamp means (plaso's "timestamp description").
 EVENT_MEANINGS: Mapping[str, str] = {
@@ -160,17 +161,10 @@ class Timeline:
         return None
 
 
-def _version_key(version: str) -> tuple[int, Version | str]:
-    try:
-        return (0, Version(version))
-    except InvalidVersion:
-        return (1, version)
-
-
 def _order_key(rel: tuple[str, datetime | None]) -> tuple[int, str, tuple[int, Version | str]]:
     version, first = rel
     # Releases without any upload time (e.g. recovered from the log only) sort last, by version.
-    return (0 if first else 1, isoformat(first) or "", _version_key(version))
+    return (0 if first else 1, isoformat(first) or "", version_key(version))
 
 
 def build_timeline(
