@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from forensics.rekor import merkle
+from forensics.primitives import leaf_hash
+from forensics_lab.merkle_tree import inclusion_path, root_from_leaves
 
 TREE_ID = 4242
 SHARD_OFFSET = 1000
@@ -160,8 +161,8 @@ def write_tiny_world(root: Path, *, hostile: bool = False) -> Path:
 
 def _write_rekor(root: Path, sdist_sha256: str) -> None:
     bodies = [json.dumps({"kind": "dsse", "n": i}, sort_keys=True).encode() for i in range(5)]
-    leaves = [merkle.leaf_hash(b) for b in bodies]
-    root_hash = merkle.root_from_leaves(leaves)
+    leaves = [leaf_hash(b) for b in bodies]
+    root_hash = root_from_leaves(leaves)
     sth = (
         f"lab.rekor - {TREE_ID}\n{len(leaves)}\n{base64.b64encode(root_hash).decode()}\n\n— lab x\n"
     )
@@ -180,7 +181,7 @@ def _write_rekor(root: Path, sdist_sha256: str) -> None:
                     "logIndex": i,
                     "rootHash": root_hash.hex(),
                     "treeSize": len(leaves),
-                    "hashes": [h.hex() for h in merkle.inclusion_path(i, leaves)],
+                    "hashes": [h.hex() for h in inclusion_path(i, leaves)],
                     "checkpoint": sth,
                 },
                 "signedEntryTimestamp": base64.b64encode(b"not a signature").decode(),

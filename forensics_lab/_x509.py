@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from forensics.provenance.claims import CLAIM_NAMES, RAW_UTF8_OIDS
+from forensics.primitives import CLAIM_NAMES, RAW_UTF8_OIDS
 
-# The claim table lives in `forensics.provenance.claims` (the decoder); the lab encoder uses the
+# The claim table lives in `forensics.primitives.claims` (the decoder); the lab encoder uses the
 # same table so a name can never mean two different OIDs in the project.
 CLAIM_OIDS: Mapping[str, str] = {name: dotted for dotted, name in CLAIM_NAMES.items()}
 """Claim name -> dotted OID, in certificate order (.1 ... .24)."""

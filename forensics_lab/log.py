@@ -7,9 +7,10 @@ Entry IDs are ``%016x(tree_id) + uuid`` (sigstore/rekor `pkg/sharding/sharding.g
 the RFC 6962 leaf hash of the canonicalized body.
 
 Everything is deterministic: signatures are RFC 6979 ECDSA and integration times are inputs.
-Proof and note primitives come from `forensics.rekor.merkle` / `forensics.rekor.note`, the same
-code the toolkit verifies with, so the lab cannot drift from the verifier silently: the tests
-also check every lab entry with sigstore-python, an independent implementation.
+Hashing and the SET payload come from `forensics.primitives`, the same code the toolkit verifies
+with; proofs and notes are made by `forensics_lab.merkle_tree` and `forensics_lab.notes`. The
+tests check every lab entry with the toolkit's verifier and with sigstore-python, an independent
+implementation, so the lab cannot drift from the verifier silently.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from forensics.errors import UsageError
-from forensics.rekor import merkle, note
+from forensics.primitives import leaf_hash, set_payload
+from forensics_lab.merkle_tree import MerkleTree
+from forensics_lab.notes import format_body, format_note
 from forensics_lab.trust import LabTrust, sign_deterministic
 
 DSSE_PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -165,8 +168,8 @@ def _kind_of(body: bytes) -> tuple[str, str]:
 class LabRekorLog:
     """A Rekor v1 log shard.
 
-    RFC 6962 tree (forensics.rekor.merkle), dsse/0.0.1 + hashedrekord/0.0.1 entries, SETs,
-    inclusion proofs with signed-note checkpoints (forensics.rekor.note), global vs shard index.
+    RFC 6962 tree (forensics_lab.merkle_tree), dsse/0.0.1 + hashedrekord/0.0.1 entries, SETs,
+    inclusion proofs with signed-note checkpoints (forensics_lab.notes), global vs shard index.
     """
 
     def __init__(
@@ -191,7 +194,7 @@ class LabRekorLog:
         self.origin_host = origin_host
         self._entries: list[LabLogEntry] = []
         self._leaves: list[bytes] = []
-        self._tree = merkle.MerkleTree()
+        self._tree = MerkleTree()
         self._by_uuid: dict[str, int] = {}
 
     # -- identity -------------------------------------------------------------------------------
@@ -267,7 +270,7 @@ class LabRekorLog:
         if integrated_time < 0:
             raise LabLogError(f"integrated_time must be >= 0, got {integrated_time}")
         kind, version = _kind_of(body)
-        leaf = merkle.leaf_hash(body)
+        leaf = leaf_hash(body)
         uuid = leaf.hex()
         if uuid in self._by_uuid:
             raise LabLogError(
@@ -276,7 +279,7 @@ class LabRekorLog:
             )
         shard_index = len(self._entries)
         global_index = self.shard_offset + shard_index
-        payload = note.set_payload(_b64(body), integrated_time, self.log_id.hex(), global_index)
+        payload = set_payload(_b64(body), integrated_time, self.log_id.hex(), global_index)
         entry = LabLogEntry(
             global_index=global_index,
             shard_index=shard_index,
@@ -330,9 +333,9 @@ class LabRekorLog:
     def checkpoint(self, tree_size: int | None = None) -> str:
         """Signed note for that size: `origin`, size, base64 root, blank line, `— <host> <sig>`."""
         size = self._size(tree_size)
-        body = note.format_body(self.origin, size, self.root_hash(size))
+        body = format_body(self.origin, size, self.root_hash(size))
         signature = sign_deterministic(self.trust.rekor_key, body)
-        return note.format_note(body, self.origin_host, self.log_id[:4], signature)
+        return format_note(body, self.origin_host, self.log_id[:4], signature)
 
     def inclusion(self, global_index: int, tree_size: int | None = None) -> dict[str, Any]:
         """Inclusion proof in Rekor v1 REST form (hex hashes, shard-local `logIndex`)."""

@@ -36,10 +36,10 @@ from packaging.version import Version
 
 from forensics.errors import InputError, UsageError
 from forensics.models import parse_time, utc
-from forensics.rekor import merkle
 from forensics.versions import version_key
 from forensics_lab._faults import FaultDecision, FaultInjector, FaultPlan
 from forensics_lab._world import World, WorldFile, WorldRelease, load_world
+from forensics_lab.merkle_tree import consistency_path, root_from_leaves
 
 __all__ = ["FaultPlan", "LabServer", "register_serve_cli"]
 
@@ -588,8 +588,8 @@ class LabServer:
             return _json(
                 200,
                 {
-                    "rootHash": merkle.root_from_leaves(leaves[:n]).hex(),
-                    "hashes": [h.hex() for h in merkle.consistency_path(m, leaves[:n])],
+                    "rootHash": root_from_leaves(leaves[:n]).hex(),
+                    "hashes": [h.hex() for h in consistency_path(m, leaves[:n])],
                 },
             )
         return _rekor_error(404, "path not found")

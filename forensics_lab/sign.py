@@ -27,9 +27,10 @@ from pypi_attestations import AttestationType as _AttestationType
 
 from forensics.errors import ScenarioError
 from forensics.models import isoformat
-from forensics.rekor import note
+from forensics.primitives import parse_checkpoint, set_payload
 from forensics_lab import _x509
 from forensics_lab.log import DSSE_PAYLOAD_TYPE, LabLogError, LabRekorLog
+from forensics_lab.notes import format_note
 from forensics_lab.trust import LabTrust, sign_deterministic
 
 IN_TOTO_STATEMENT_V1 = "https://in-toto.io/Statement/v1"
@@ -233,7 +234,7 @@ def sign_attestation(trust: LabTrust, log: LabRekorLog, req: SigningRequest) -> 
 
     tle = log.tlog_entry(entry.global_index)
     if "bad-set" in tamper:
-        forged = note.set_payload(
+        forged = set_payload(
             _b64(entry.body), entry.integrated_time + 1, log.log_id.hex(), entry.global_index
         )
         tle["inclusionPromise"]["signedEntryTimestamp"] = _b64(
@@ -264,10 +265,10 @@ def sign_attestation(trust: LabTrust, log: LabRekorLog, req: SigningRequest) -> 
 
 def _forge_checkpoint(trust: LabTrust, text: str) -> str:
     """Same tree head, but a signature (by the real log key) over a different note body."""
-    checkpoint = note.parse_checkpoint(text)
+    checkpoint = parse_checkpoint(text)
     sig = checkpoint.signatures[0]
     forged_sig = sign_deterministic(trust.rekor_key, checkpoint.body + b"forged\n")
-    return note.format_note(checkpoint.body, sig.name, sig.key_hint, forged_sig)
+    return format_note(checkpoint.body, sig.name, sig.key_hint, forged_sig)
 
 
 def attestation_json(attestation: Attestation) -> dict[str, Any]:

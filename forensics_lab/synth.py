@@ -13,7 +13,8 @@ a lab certificate and signing costs about 3 ms per file (~15 s for 2,500 × 2), 
 certificate per release would save little and would make the synthetic world unlike PyPI's. The
 dominant cost is the lab log's Merkle proofs, which `LabRekorLog` recomputes from every leaf for
 each proof (quadratic): 1,000 × 2 takes ~40 s; with cached subtree roots 2,500 × 2 took ~30 s in
-an out-of-tree experiment. That change belongs in forensics_lab/log.py or forensics/rekor/merkle.py.
+an out-of-tree experiment. That change belongs in forensics_lab/log.py or
+forensics_lab/merkle_tree.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from forensics.provenance.claims import (
+from forensics.primitives import (
     CLAIM_NAMES,
     ClaimsResult,
     certificate_facts,

@@ -22,11 +22,9 @@ installed sigstore wheel). Hostile input never raises; it becomes an INVALID/UNK
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import importlib.metadata
-import importlib.resources
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -47,7 +45,7 @@ from packaging.utils import (
 )
 from pypi_attestations import Attestation, AttestationType, ConversionError
 from pypi_attestations import Publisher as PyPIPublisher
-from sigstore.models import InvalidBundle, TrustedRoot
+from sigstore.models import InvalidBundle
 from sigstore.verify import Verifier
 
 from forensics.errors import InputError
@@ -60,18 +58,15 @@ from forensics.models import (
     Publisher,
     isoformat,
 )
-from forensics.provenance.claims import certificate_facts, extract_claims
-from forensics.rekor.merkle import leaf_hash
-from forensics.rekor.note import NoteError, parse_checkpoint
+from forensics.primitives import certificate_facts, extract_claims
+from forensics.rekor.entry import MalformedEntry, RekorEntry
+from forensics.trust import TrustMaterial
 
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 """The DSSE payload type PEP 740 implies (it is not stored in the attestation)."""
 STATEMENT_TYPE_V1 = "https://in-toto.io/Statement/v1"
 KNOWN_PREDICATE_TYPES: frozenset[str] = frozenset(t.value for t in AttestationType)
 """The two predicate types PyPI accepts (publish/v1 and SLSA provenance v1)."""
-
-PRODUCTION_TUF_DIR = "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"
-"""Folder of sigstore-python's embedded production trust material (`sigstore/_store/`)."""
 
 PYPI_ATTESTATIONS_VERSION = importlib.metadata.version("pypi-attestations")
 
@@ -83,57 +78,9 @@ _PublisherAdapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(PyPIPublishe
 # --------------------------------------------------------------------------- trust root
 
 
-def load_trusted_root(path: Path | None = None) -> TrustedRoot:
-    """Load a Sigstore `trusted_root.json`; None means the production root embedded in sigstore.
-
-    Never uses TUF and never touches the network: forensic results must be reproducible from a
-    pinned root, so refreshing it is a deliberate act by the analyst, not a side effect.
-    Raises `InputError` when the file is unreadable or is not a usable trusted root.
-    """
-    data, label = read_trusted_root(path)
-    return parse_trusted_root(data, label)
-
-
-def read_trusted_root(path: Path | None = None) -> tuple[bytes, str]:
-    """The raw bytes of a trusted root and a label saying where they came from."""
-    if path is None:
-        resource = importlib.resources.files("sigstore") / "_store" / PRODUCTION_TUF_DIR
-        resource = resource / "trusted_root.json"
-        label = f"the production trusted_root.json embedded in sigstore ({resource})"
-        try:
-            data = resource.read_bytes()
-        except OSError as exc:
-            raise InputError(
-                f"cannot read {label}: {exc}",
-                hint="reinstall sigstore, or pass the path of a trusted_root.json",
-            ) from exc
-    else:
-        label = f"trusted root {str(path)!r}"
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {label}: {exc.strerror or exc}") from exc
-    return data, label
-
-
-def parse_trusted_root(data: bytes, label: str) -> TrustedRoot:
-    """Parse and sanity-check trusted-root bytes (`InputError` with `label` when unusable)."""
-    # sigstore's public constructor only takes a path; the inner model's `from_json` is what
-    # `TrustedRoot.from_file` calls after reading the file.
-    from sigstore_models.trustroot import v1 as trustroot_v1
-
-    hint = "expected a Sigstore trusted_root.json (media type ...trustedroot+json;version=0.1)"
-    try:
-        root = TrustedRoot(trustroot_v1.TrustedRoot.from_json(data))
-        root.get_fulcio_certs()
-        Verifier(trusted_root=root)  # rejects a root without transparency logs
-    except pydantic.ValidationError as exc:
-        raise InputError(
-            f"{label} is not a valid trusted root: {_pydantic_summary(exc)}", hint=hint
-        ) from exc
-    except (sigstore.errors.Error, ValueError) as exc:
-        raise InputError(f"{label} is not a usable trusted root: {exc}", hint=hint) from exc
-    return root
+def load_trusted_root(path: Path | None = None) -> TrustMaterial:
+    """`TrustMaterial.load(path)`: the one way to a trusted root (None: sigstore's embedded one)."""
+    return TrustMaterial.load(path)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -306,94 +253,18 @@ def _check_publisher(raw: object) -> _PublisherCheck:
 # --------------------------------------------------------------------------- log entries
 
 
-def _int_field(value: object) -> int | None:
-    # protobuf JSON renders int64 as a decimal string; tolerate a JSON number too.
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return None
-
-
-def _b64(text: str) -> bytes | None:
-    try:
-        return base64.b64decode(text, validate=True)
-    except ValueError:  # binascii.Error, or non-ASCII input
-        return None
-
-
 def log_entry_from_tle(tle: object) -> tuple[LogEntry | None, str]:
-    """Describe one protobuf-JSON TransparencyLogEntry; (None, why) if it has no usable logIndex."""
+    """Describe one protobuf-JSON TransparencyLogEntry through the one entry parser.
+
+    (None, why) when `forensics.rekor.entry.RekorEntry` rejects it (the reason names the field).
+    """
     if not isinstance(tle, Mapping):
         return None, f"transparency entry must be an object, got {_type_name(tle)}"
-    log_index = _int_field(tle.get("logIndex"))
-    if log_index is None:
-        return (
-            None,
-            f"transparency entry has no integer logIndex (got {_shown(tle.get('logIndex'))})",
-        )
-    notes: list[str] = []
-
-    integrated = _int_field(tle.get("integratedTime"))
-    # Rekor v2 entries carry no integration time ("0" or absent): never invent one.
-    integrated_time = None
-    if integrated:
-        try:
-            integrated_time = datetime.fromtimestamp(integrated, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            notes.append(f"integratedTime {integrated} is out of range")
-
-    kv = tle.get("kindVersion")
-    kind = "?"
-    if isinstance(kv, Mapping):
-        kind = f"{kv.get('kind', '?')}/{kv.get('version', '?')}"
-
-    log_id = ""
-    log_id_obj = tle.get("logId")
-    if isinstance(log_id_obj, Mapping) and isinstance(log_id_obj.get("keyId"), str):
-        key_id = _b64(log_id_obj["keyId"])
-        if key_id is None:
-            notes.append("logId.keyId is not valid base64")
-        else:
-            log_id = key_id.hex()
-
-    shard_index = tree_size = None
-    origin = None
-    proof = tle.get("inclusionProof")
-    if isinstance(proof, Mapping):
-        shard_index = _int_field(proof.get("logIndex"))
-        tree_size = _int_field(proof.get("treeSize"))
-        checkpoint = proof.get("checkpoint")
-        envelope = checkpoint.get("envelope") if isinstance(checkpoint, Mapping) else None
-        if isinstance(envelope, str):
-            try:
-                origin = parse_checkpoint(envelope).origin
-            except NoteError as exc:
-                notes.append(f"checkpoint is malformed: {exc}")
-
-    uuid = None
-    body = tle.get("canonicalizedBody")
-    if isinstance(body, str):
-        leaf = _b64(body)
-        if leaf is None:
-            notes.append("canonicalizedBody is not valid base64")
-        else:
-            uuid = leaf_hash(leaf).hex()
-
-    entry = LogEntry(
-        log_index=log_index,
-        integrated_time=integrated_time,
-        kind=kind,
-        log_id=log_id,
-        shard_log_index=shard_index,
-        tree_size=tree_size,
-        checkpoint_origin=origin,
-        uuid=uuid,
-        reason="; ".join(notes),
-    )
-    return entry, ""
+    try:
+        entry = RekorEntry.from_bundle(tle)
+    except MalformedEntry as exc:
+        return None, f"transparency entry is malformed: {exc.message}"
+    return entry.to_log_entry(), ""
 
 
 def _with_verdict(entry: LogEntry, verified: bool | None, reason: str) -> LogEntry:
@@ -509,9 +380,10 @@ class _Tally:
 class ProvenanceVerifier:
     """Verify PEP 740 provenance against one pinned trust root (one sigstore Verifier)."""
 
-    def __init__(self, trusted_root: TrustedRoot) -> None:
+    def __init__(self, trust: TrustMaterial) -> None:
+        self._trust = trust
         try:
-            self._verifier = Verifier(trusted_root=trusted_root)
+            self._verifier = Verifier(trusted_root=trust.trusted_root)
         except sigstore.errors.Error as exc:
             raise InputError(f"trusted root cannot be used for verification: {exc}") from exc
         # A verdict depends only on the bytes, the file named and the trust root: collection
@@ -520,8 +392,8 @@ class ProvenanceVerifier:
 
     @classmethod
     def from_path(cls, path: Path | None = None) -> ProvenanceVerifier:
-        """A verifier over `load_trusted_root(path)` (None: sigstore's embedded production root)."""
-        return cls(load_trusted_root(path))
+        """A verifier over `TrustMaterial.load(path)` (None: the production root in sigstore)."""
+        return cls(TrustMaterial.load(path))
 
     # ----------------------------------------------------------------- public API
 
@@ -748,10 +620,13 @@ class ProvenanceVerifier:
         stmt = _check_statement(att.envelope.statement, filename, sha256)
         entries: list[tuple[int, LogEntry]] = []
         unusable: list[str] = []
+        notes: list[str] = []
         for position, tle in enumerate(att.verification_material.transparency_entries):
             entry, why = log_entry_from_tle(tle)
-            if entry is None:
+            if entry is None and position == 0:
                 unusable.append(f"transparency entry {position + 1}: {why}")
+            elif entry is None:
+                notes.append(f"transparency entry {position + 1} ignored: {why}")
             else:
                 entries.append((position, entry))
         common: dict[str, Any] = {
@@ -776,6 +651,8 @@ class ProvenanceVerifier:
         failures: list[str] = []
 
         crypto_failure = self._crypto(att, cert)
+        if crypto_failure is None and entries and entries[0][0] == 0:
+            crypto_failure = self._windows(cert, att, entries[0][1])
         if crypto_failure:
             failures.append(crypto_failure)
         identity_failure = _identity(check, cert, claims.problems)
@@ -783,16 +660,20 @@ class ProvenanceVerifier:
             failures.append(identity_failure)
         failures.extend(stmt.failures)
 
+        # sigstore verifies only the first transparency entry. Any further entry is unverified
+        # data an attacker can append to a genuine attestation: it is never evidence (no log
+        # index to recover, no identity to compare), only a note on the attestation.
         log_entries = tuple(
-            _with_verdict(
-                e,
-                (crypto_failure is None) if i == 0 else None,
-                (crypto_failure or "")
-                if i == 0
-                else "not verified: sigstore checks only the first transparency entry",
-            )
+            _with_verdict(e, crypto_failure is None, crypto_failure or "")
             for i, e in entries
+            if i == 0
         )
+        extra = len(att.verification_material.transparency_entries) - 1
+        if extra > 0:
+            notes.append(
+                f"{extra} further transparency entr{'y' if extra == 1 else 'ies'} not verified "
+                "(sigstore checks only the first) and not used as evidence"
+            )
         failures.extend(unusable)
 
         verified = not failures and not check.unknown
@@ -803,7 +684,7 @@ class ProvenanceVerifier:
                 f"{check.unknown}; signature, log entry and subject verified, identity not checked"
             )
         else:
-            reason = check.absent
+            reason = "; ".join(r for r in (check.absent, *notes) if r)
         return AttestationResult(
             verified=verified,
             reason=reason,
@@ -813,6 +694,26 @@ class ProvenanceVerifier:
             log_entries=log_entries,
             **common,
         )
+
+    def _windows(self, cert: x509.Certificate, att: Attestation, entry: LogEntry) -> str | None:
+        """The trust root's validity windows at the signing time (what sigstore leaves out).
+
+        The signing time is the integrated time of the entry sigstore just verified (bound by its
+        SET); `TrustMaterial.signing_time_problems` applies the same window rule the log checker
+        (`forensics.rekor.verify`) applies, so a file verdict and a log verdict cannot disagree.
+        """
+        if entry.integrated_time is None:
+            return None  # sigstore required another verified time source; nothing to add
+        try:
+            log_id = bytes.fromhex(entry.log_id) if entry.log_id else None
+        except ValueError:
+            log_id = None
+        problems = self._trust.signing_time_problems(
+            cert, log_id, entry.integrated_time, "integrated time"
+        )
+        if not problems:
+            return None
+        return "trust root does not cover the signing time: " + "; ".join(problems)
 
     def _crypto(self, att: Attestation, cert: x509.Certificate) -> str | None:
         """Every cryptographic check sigstore does, with the identity policy left out."""
@@ -922,7 +823,7 @@ def verify_file(
     publisher: Mapping[str, Any] | None = None,
 ) -> FileProvenance:
     """Convenience for the CLI: load the trust root (default: embedded production) and verify."""
-    return ProvenanceVerifier(load_trusted_root(trusted_root)).verify_file(
+    return ProvenanceVerifier(TrustMaterial.load(trusted_root)).verify_file(
         dist_path, provenance_path, publisher=publisher
     )
 

@@ -41,7 +41,6 @@ from forensics.rekor.verify import (
     LogKeys,
     Outcome,
     compare_entries,
-    sigstore_production_root,
     verify_consistency_proof,
     verify_entry,
 )
@@ -82,7 +81,11 @@ def load_keys(trusted_root: TrustedRoot) -> LogKeys:
     """`LogKeys` from a path, an existing `LogKeys`, or None (sigstore's embedded root)."""
     if isinstance(trusted_root, LogKeys):
         return trusted_root
-    return LogKeys.from_file(trusted_root or sigstore_production_root())
+    from pathlib import Path
+
+    from forensics.trust import TrustMaterial
+
+    return TrustMaterial.load(Path(trusted_root) if trusted_root else None).log_keys
 
 
 def _claim(claims: Mapping[str, str], *names: str) -> str | None:

@@ -33,9 +33,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from forensics.errors import InputError
-from forensics.provenance.claims import extract_claims
-from forensics.rekor import merkle
-from forensics.rekor.note import Checkpoint, NoteError, parse_checkpoint
+from forensics.models import LogEntry
+from forensics.primitives import (
+    Checkpoint,
+    NoteError,
+    certificate_san,
+    extract_claims,
+    leaf_hash,
+    parse_checkpoint,
+)
 
 
 class MalformedEntry(InputError):
@@ -55,20 +61,41 @@ def _field(data: Mapping[str, Any], key: str, where: str) -> Any:
     return data[key]
 
 
-def _int(value: Any, where: str, *, allow_str: bool) -> int:
+_MAX_INT64 = 2**63 - 1
+"""Every integer of a log entry is a protobuf int64: anything larger is hostile, not a position."""
+_MAX_UNIX_TIME = 253402300799
+"""9999-12-31T23:59:59Z, the last second a `datetime` can hold."""
+
+
+def _int(value: Any, where: str, *, allow_str: bool, maximum: int = _MAX_INT64) -> int:
     # bool is an int subclass in Python; a JSON `true` is never a valid index.
     if isinstance(value, bool):
         raise MalformedEntry(f"{where} must be an integer, got {value!r}")
     if isinstance(value, int):
         number = value
-    elif allow_str and isinstance(value, str) and value.lstrip("-").isdigit():
+    elif (
+        allow_str
+        and isinstance(value, str)
+        and value.isascii()
+        and 0 < len(value.lstrip("-")) <= 20
+        and value.lstrip("-").isdigit()
+    ):
+        # ASCII and at most 20 digits: `int()` accepts other scripts' digits and raises
+        # ValueError beyond 4300 digits, neither of which is an int64 in protobuf JSON.
         number = int(value)
     else:
         kind = "an integer or decimal string" if allow_str else "an integer"
-        raise MalformedEntry(f"{where} must be {kind}, got {value!r}")
+        raise MalformedEntry(f"{where} must be {kind}, got {_shown(value)}")
     if number < 0:
         raise MalformedEntry(f"{where} is negative ({number}); log positions start at 0")
+    if number > maximum:
+        raise MalformedEntry(f"{where} {number} is out of range (at most {maximum})")
     return number
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:80] + "…"
 
 
 def _b64(value: Any, where: str) -> bytes:
@@ -135,7 +162,7 @@ class RekorEntry:
     @property
     def uuid(self) -> str:
         """Rekor v1 entry UUID: hex RFC 6962 leaf hash of the canonicalized body."""
-        return merkle.leaf_hash(self.body).hex()
+        return leaf_hash(self.body).hex()
 
     @property
     def body_b64(self) -> str:
@@ -163,6 +190,27 @@ class RekorEntry:
             return parse_checkpoint(self.inclusion_proof.checkpoint)
         except NoteError:
             return None
+
+    def to_log_entry(self) -> LogEntry:
+        """The shared model's view of this entry, before any verification (`verified` None)."""
+        notes: list[str] = []
+        origin = None
+        if self.inclusion_proof is not None and self.inclusion_proof.checkpoint is not None:
+            try:
+                origin = parse_checkpoint(self.inclusion_proof.checkpoint).origin
+            except NoteError as exc:
+                notes.append(f"checkpoint is malformed: {exc}")
+        return LogEntry(
+            log_index=self.log_index,
+            integrated_time=self.integrated_at,
+            kind=self.kind_version or "?",
+            log_id=self.log_id_hex,
+            shard_log_index=self.inclusion_proof.log_index if self.inclusion_proof else None,
+            tree_size=self.inclusion_proof.tree_size if self.inclusion_proof else None,
+            checkpoint_origin=origin,
+            uuid=self.uuid,
+            reason="; ".join(notes),
+        )
 
     # -- parsers ------------------------------------------------------------------------------
 
@@ -212,7 +260,7 @@ class RekorEntry:
         itime = (
             None
             if itime_raw is None
-            else _int(itime_raw, f"{where}.integratedTime", allow_str=False)
+            else _int(itime_raw, f"{where}.integratedTime", allow_str=False, maximum=_MAX_UNIX_TIME)
         )
         verification = value.get("verification") or {}
         if not isinstance(verification, Mapping):
@@ -270,7 +318,7 @@ class RekorEntry:
         itime = (
             None
             if itime_raw is None
-            else _int(itime_raw, f"{where}.integratedTime", allow_str=True)
+            else _int(itime_raw, f"{where}.integratedTime", allow_str=True, maximum=_MAX_UNIX_TIME)
         )
         promise = data.get("inclusionPromise")
         set_sig = None
@@ -337,7 +385,7 @@ class DecodedBody:
     san: tuple[str, ...] = ()
     """Subject alternative names of the first certificate."""
     claims: Mapping[str, str] = field(default_factory=dict)
-    """Fulcio claims of the first certificate (see `forensics.provenance.claims`)."""
+    """Fulcio claims of the first certificate (see `forensics.primitives.claims`)."""
     problems: tuple[str, ...] = ()
     """Parts of the body that could not be decoded, with the reason."""
 
@@ -362,23 +410,10 @@ def _load_verifier(blob: bytes) -> tuple[x509.Certificate | None, bytes | None, 
 
 
 def certificate_claims(cert: x509.Certificate) -> tuple[dict[str, str], list[str]]:
-    """Fulcio claims of `cert` (names from `forensics.provenance.claims.CLAIM_NAMES`)."""
+    """Fulcio claims of `cert` (names from `forensics.primitives.claims.CLAIM_NAMES`)."""
     result = extract_claims(cert)
     problems = [f"claim {name}: {why}" for name, why in sorted(result.problems.items())]
     return dict(result.claims), problems
-
-
-def certificate_san(cert: x509.Certificate) -> tuple[str, ...]:
-    """URIs, e-mail addresses and DNS names of the SAN extension (empty when absent)."""
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return ()
-    names: list[str] = []
-    names.extend(san.get_values_for_type(x509.UniformResourceIdentifier))
-    names.extend(san.get_values_for_type(x509.RFC822Name))
-    names.extend(san.get_values_for_type(x509.DNSName))
-    return tuple(names)
 
 
 def _digest_hex(
@@ -401,6 +436,16 @@ def _digest_hex(
     return raw.hex()
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """A body sub-object, or {} when the field is absent or not an object (a hostile body)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    """A body list of objects; non-objects become {} so each is reported as missing parts."""
+    return [_obj(v) for v in value] if isinstance(value, list) else []
+
+
 def decode_body(body: bytes) -> DecodedBody:
     """Decode a canonicalized body. Unknown kinds decode to their kind with a problem noted.
 
@@ -410,11 +455,13 @@ def decode_body(body: bytes) -> DecodedBody:
     """
     try:
         doc = json.loads(body)
+    except RecursionError as exc:
+        raise MalformedEntry("entry body is JSON nested too deeply") from exc
     except ValueError as exc:
         raise MalformedEntry(f"entry body is not JSON: {exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
         raise MalformedEntry("entry body is not a JSON object with a `kind`")
-    kind = f"{doc['kind']}/{doc.get('apiVersion', '?')}"
+    kind = f"{doc['kind']}/{doc.get('apiVersion', '?')}"[:200]
     spec = doc.get("spec")
     if not isinstance(spec, dict):
         raise MalformedEntry(f"{kind} body has no `spec` object")
@@ -434,15 +481,15 @@ def decode_body(body: bytes) -> DecodedBody:
             return None
 
     if kind == "dsse/0.0.1":
-        env = spec.get("envelopeHash") or {}
+        env = _obj(spec.get("envelopeHash"))
         envelope = _digest_hex(
             env.get("algorithm"), env.get("value"), "envelopeHash", problems, b64=False
         )
-        ph = spec.get("payloadHash") or {}
+        ph = _obj(spec.get("payloadHash"))
         payload = _digest_hex(
             ph.get("algorithm"), ph.get("value"), "payloadHash", problems, b64=False
         )
-        for i, s in enumerate(spec.get("signatures") or []):
+        for i, s in enumerate(_list(spec.get("signatures"))):
             sig = b64field(s.get("signature"), f"signatures[{i}].signature")
             ver = b64field(s.get("verifier"), f"signatures[{i}].verifier")
             if sig is not None:
@@ -450,11 +497,11 @@ def decode_body(body: bytes) -> DecodedBody:
             if ver is not None:
                 verifiers.append(ver)
     elif kind == "hashedrekord/0.0.1":
-        h = (spec.get("data") or {}).get("hash") or {}
+        h = _obj(_obj(spec.get("data")).get("hash"))
         artifact = _digest_hex(h.get("algorithm"), h.get("value"), "data.hash", problems, b64=False)
-        s = spec.get("signature") or {}
+        s = _obj(spec.get("signature"))
         sig = b64field(s.get("content"), "signature.content")
-        ver = b64field((s.get("publicKey") or {}).get("content"), "signature.publicKey.content")
+        ver = b64field(_obj(s.get("publicKey")).get("content"), "signature.publicKey.content")
         if sig is not None:
             sigs.append(sig)
         if ver is not None:
@@ -462,23 +509,23 @@ def decode_body(body: bytes) -> DecodedBody:
     elif kind in ("hashedrekord/0.0.2", "dsse/0.0.2"):
         # Rekor v2 bodies are protobuf-JSON: base64 digests, DER certificates under rawBytes.
         inner_key = "hashedRekordV002" if kind.startswith("hashedrekord") else "dsseV002"
-        inner = spec.get(inner_key) or {}
+        inner = _obj(spec.get(inner_key))
         if kind.startswith("hashedrekord"):
-            d = inner.get("data") or {}
+            d = _obj(inner.get("data"))
             artifact = _digest_hex(d.get("algorithm"), d.get("digest"), "data", problems, b64=True)
-            sig_objs = [inner.get("signature") or {}]
+            sig_objs = [_obj(inner.get("signature"))]
         else:
-            d = inner.get("payloadHash") or {}
+            d = _obj(inner.get("payloadHash"))
             payload = _digest_hex(
                 d.get("algorithm"), d.get("digest"), "payloadHash", problems, b64=True
             )
-            sig_objs = list(inner.get("signatures") or [])
+            sig_objs = [_obj(s) for s in _list(inner.get("signatures"))]
         for i, s in enumerate(sig_objs):
             sig = b64field(s.get("content"), f"signatures[{i}].content")
             if sig is not None:
                 sigs.append(sig)
-            v = s.get("verifier") or {}
-            raw = (v.get("x509Certificate") or v.get("publicKey") or {}).get("rawBytes")
+            v = _obj(s.get("verifier"))
+            raw = _obj(v.get("x509Certificate") or v.get("publicKey")).get("rawBytes")
             ver = b64field(raw, f"signatures[{i}].verifier.rawBytes")
             if ver is not None:
                 verifiers.append(ver)

@@ -28,9 +28,9 @@ from forensics.errors import ForensicsError, OfflineMiss, SourceUnavailable
 from forensics.evidence import EvidenceStore
 from forensics.intel import IntelSeed
 from forensics.models import DistFile, EvidenceRef, FileProvenance
+from forensics.primitives import NoteError, parse_checkpoint
 from forensics.rekor.client import ConsistencyProof, SearchResult
 from forensics.rekor.entry import LogInfo, RekorEntry
-from forensics.rekor.note import NoteError, parse_checkpoint
 from forensics.rekor.verify import (
     EntryVerification,
     LogKeys,

@@ -24,25 +24,27 @@ invented from the log.
 
 from __future__ import annotations
 
-import base64
 import enum
-import hashlib
-import json
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from forensics.errors import InputError
-from forensics.models import LogEntry, isoformat, parse_time, utc
-from forensics.rekor import merkle
+from forensics.models import LogEntry, isoformat, utc
+from forensics.primitives import (
+    Checkpoint,
+    NoteError,
+    ProofError,
+    leaf_hash,
+    parse_checkpoint,
+    set_payload,
+    verify_consistency,
+    verify_inclusion,
+)
+from forensics.primitives import LogKey as LogKey  # re-exported: rekor's public API
+from forensics.primitives import LogKeys as LogKeys
 from forensics.rekor.entry import (
     DecodedBody,
     MalformedEntry,
@@ -51,7 +53,6 @@ from forensics.rekor.entry import (
     entry_id_for,
     split_entry_id,
 )
-from forensics.rekor.note import Checkpoint, NoteError, parse_checkpoint, set_payload
 
 
 class Outcome(enum.StrEnum):
@@ -74,175 +75,6 @@ class Check:
     def to_json(self) -> dict[str, str]:
         """Serialise for reports."""
         return {"name": self.name, "outcome": self.outcome.value, "reason": self.reason}
-
-
-# -- trusted log keys -------------------------------------------------------------------------
-
-PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
-
-
-@dataclass(frozen=True)
-class LogKey:
-    """One transparency log's public key, with every identifier derived from it."""
-
-    base_url: str
-    key: PublicKey = field(repr=False)
-    key_details: str
-    log_id: bytes
-    """sha256 of the DER SubjectPublicKeyInfo (Rekor v1 logID), recomputed from the key."""
-    checkpoint_key_id: bytes
-    """C2SP signed-note key ID: Ed25519 sha256(name || 0x0A || 0x01 || key); ECDSA = log_id."""
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-
-    @property
-    def name(self) -> str:
-        """The note key name: the host of the log's base URL."""
-        return urlsplit(self.base_url).netloc or self.base_url
-
-    @property
-    def key_hint(self) -> bytes:
-        """The 4-byte key hint that prefixes this key's checkpoint signatures."""
-        return self.checkpoint_key_id[:4]
-
-    def matches_id(self, ident: bytes) -> bool:
-        """True if `ident` is this key's log ID or checkpoint key ID."""
-        return ident in (self.log_id, self.checkpoint_key_id)
-
-    def valid_at(self, when: datetime) -> bool:
-        """True if `when` lies in the key's validFor window (end exclusive)."""
-        if self.valid_from is not None and when < self.valid_from:
-            return False
-        return not (self.valid_until is not None and when >= self.valid_until)
-
-    def verify(self, signature: bytes, data: bytes) -> None:
-        """Raise `InvalidSignature` unless `signature` is this key's signature over `data`."""
-        if isinstance(self.key, ed25519.Ed25519PublicKey):
-            self.key.verify(signature, data)
-        else:
-            self.key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
-
-    @classmethod
-    def from_public_key(
-        cls,
-        key_bytes: bytes,
-        base_url: str,
-        *,
-        valid_from: datetime | None = None,
-        valid_until: datetime | None = None,
-    ) -> LogKey:
-        """Build from a PEM or DER public key (ECDSA P-256 or Ed25519)."""
-        try:
-            if key_bytes.lstrip().startswith(b"-----BEGIN"):
-                loaded = serialization.load_pem_public_key(key_bytes)
-            else:
-                loaded = serialization.load_der_public_key(key_bytes)
-        except (ValueError, TypeError) as exc:
-            raise InputError(f"log key for {base_url} does not parse: {exc}") from exc
-        spki = loaded.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        log_id = hashlib.sha256(spki).digest()
-        if isinstance(loaded, ed25519.Ed25519PublicKey):
-            raw = loaded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-            name = urlsplit(base_url).netloc or base_url
-            # C2SP signed-note key ID, signature type 0x01 (Ed25519); Rekor v2 puts it in logId.
-            ckid = hashlib.sha256(name.encode() + b"\n\x01" + raw).digest()
-            return cls(base_url, loaded, "PKIX_ED25519", log_id, ckid, valid_from, valid_until)
-        if isinstance(loaded, ec.EllipticCurvePublicKey) and isinstance(loaded.curve, ec.SECP256R1):
-            # Rekor v1 checkpoints use the first 4 bytes of the log ID as the key hint.
-            return cls(
-                base_url, loaded, "PKIX_ECDSA_P256_SHA_256", log_id, log_id, valid_from, valid_until
-            )
-        raise InputError(
-            f"log key for {base_url} is {type(loaded).__name__}; only ECDSA P-256 and Ed25519 "
-            "transparency-log keys are supported"
-        )
-
-
-@dataclass(frozen=True)
-class LogKeys:
-    """The transparency-log keys of a Sigstore trusted root, looked up by recomputed IDs."""
-
-    keys: tuple[LogKey, ...]
-    problems: tuple[str, ...] = ()
-    """Entries of the trusted root that were skipped or disagree with the file, with reasons."""
-
-    def by_log_id(self, ident: bytes) -> LogKey | None:
-        """The key whose log ID (or C2SP checkpoint key ID) is `ident`."""
-        return next((k for k in self.keys if k.matches_id(ident)), None)
-
-    def by_key_hint(self, hint: bytes) -> list[LogKey]:
-        """Keys whose checkpoint key hint is `hint` (4 bytes; collisions are possible)."""
-        return [k for k in self.keys if k.key_hint == hint]
-
-    @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> LogKeys:
-        """Read `trusted_root.json`."""
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text("utf-8"))
-        except OSError as exc:
-            raise InputError(f"cannot read trusted root {p}: {exc.strerror or exc}") from exc
-        except ValueError as exc:
-            raise InputError(f"trusted root {p} is not JSON: {exc}") from exc
-        return cls.from_trusted_root(data, source=str(p))
-
-    @classmethod
-    def from_trusted_root(cls, data: Any, *, source: str = "trusted root") -> LogKeys:
-        """Parse the `tlogs` list of a Sigstore `TrustedRoot` (protobuf JSON)."""
-        tlogs = data.get("tlogs") if isinstance(data, Mapping) else None
-        if not isinstance(tlogs, list):
-            raise InputError(f"{source} has no `tlogs` list: not a Sigstore trusted root")
-        keys: list[LogKey] = []
-        problems: list[str] = []
-        for i, t in enumerate(tlogs):
-            where = f"{source} tlogs[{i}]"
-            try:
-                pk = t["publicKey"]
-                raw = base64.b64decode(pk["rawBytes"], validate=True)
-                window = pk.get("validFor") or {}
-                key = LogKey.from_public_key(
-                    raw,
-                    str(t.get("baseUrl", "")),
-                    valid_from=parse_time(window["start"]) if window.get("start") else None,
-                    valid_until=parse_time(window["end"]) if window.get("end") else None,
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                problems.append(f"{where}: skipped, malformed entry ({exc})")
-                continue
-            # The file's logId is only a label: we recompute it from the key and record any
-            # disagreement, because a trusted root edited to alias one key under another
-            # log's ID must not redirect lookups.
-            stated = (t.get("logId") or {}).get("keyId")
-            if stated is not None:
-                try:
-                    stated_raw = base64.b64decode(stated, validate=True)
-                except ValueError:
-                    stated_raw = b""
-                if not key.matches_id(stated_raw):
-                    problems.append(
-                        f"{where} ({key.base_url}): stated logId {stated} does not match the key "
-                        f"(recomputed {base64.b64encode(key.checkpoint_key_id).decode()})"
-                    )
-            keys.append(key)
-        return cls(tuple(keys), tuple(problems))
-
-    @classmethod
-    def of(cls, *keys: LogKey) -> LogKeys:
-        """A key set from explicit keys (the lab log's `publicKey`)."""
-        return cls(tuple(keys))
-
-
-def sigstore_production_root() -> Path:
-    """Path of the production `trusted_root.json` embedded in the installed sigstore wheel.
-
-    Its freshness is not verified (formats.md §8.3): pass a pinned trusted root for evidence.
-    """
-    import sigstore
-
-    base = Path(sigstore.__file__).parent / "_store" / "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"
-    return base / "trusted_root.json"
 
 
 # -- verification -----------------------------------------------------------------------------
@@ -414,14 +246,10 @@ def verify_entry(
             f"log ID {entry.log_id_hex} is not the ID of any trusted log key "
             f"({len(keys.keys)} keys loaded)",
         )
-    elif itime is not None and not key.valid_at(itime):
-        add(
-            "log_key",
-            Outcome.FAIL,
-            f"integrated time {isoformat(itime)} is outside the validity window of "
-            f"{key.base_url}'s key ({isoformat(key.valid_from)} to "
-            f"{isoformat(key.valid_until) or 'open'})",
-        )
+    elif itime is not None and (
+        window_problem := _window_problem(keys.all_by_log_id(entry.log_id), itime)
+    ):
+        add("log_key", Outcome.FAIL, window_problem)
     else:
         add("log_key", Outcome.PASS, f"log ID names the key of {key.base_url}")
 
@@ -430,14 +258,14 @@ def verify_entry(
         add("inclusion_proof", Outcome.FAIL, "entry carries no inclusion proof")
     else:
         try:
-            merkle.verify_inclusion(
+            verify_inclusion(
                 proof.log_index,
                 proof.tree_size,
-                merkle.leaf_hash(entry.body),
+                leaf_hash(entry.body),
                 proof.hashes,
                 proof.root_hash,
             )
-        except merkle.ProofError as exc:
+        except ProofError as exc:
             add("inclusion_proof", Outcome.FAIL, str(exc))
         else:
             add(
@@ -543,6 +371,16 @@ def verify_entry(
         time_source=time_source,
         log_key=key,
     )
+
+
+def _window_problem(keys: Sequence[LogKey], itime: datetime) -> str | None:
+    """The shared validity-window rule (`ValidityWindow.problem`) for the entry's Rekor key.
+
+    A root may list the same key more than once (rotation history): any covering window passes.
+    """
+    if any(k.valid_at(itime) for k in keys):
+        return None
+    return keys[0].window_problem(itime, role="Rekor", time_label="integrated time")
 
 
 def _checkpoint_signature(checkpoint: Checkpoint, keys: LogKeys) -> tuple[Outcome, str]:
@@ -659,8 +497,8 @@ def verify_consistency_proof(
         return ConsistencyVerification(tuple(checks))
     checks.append(Check("origin", Outcome.PASS, f"both checkpoints are of {old.origin!r}"))
     try:
-        merkle.verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, proof)
-    except merkle.ProofError as exc:
+        verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, proof)
+    except ProofError as exc:
         checks.append(Check("consistency_proof", Outcome.FAIL, str(exc)))
     else:
         checks.append(

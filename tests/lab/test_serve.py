@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from forensics.errors import InputError, UsageError
-from forensics.rekor import merkle
+from forensics.primitives import merkle
+from forensics_lab import merkle_tree
 from forensics_lab._tinyworld import (
     HOSTILE_FILENAME,
     HOSTILE_YANK,
@@ -437,12 +438,12 @@ def test_rekor_consistency_proofs_verify(serve: Serve, client: httpx.Client, wor
         merkle.verify_consistency(
             first,
             5,
-            merkle.root_from_leaves(leaves[:first]),
+            merkle_tree.root_from_leaves(leaves[:first]),
             bytes.fromhex(proof["rootHash"]),
             [bytes.fromhex(h) for h in proof["hashes"]],
         )
     partial = client.get(server.url + "/api/v1/log/proof?firstSize=2&lastSize=3").json()
-    assert partial["rootHash"] == merkle.root_from_leaves(leaves[:3]).hex()
+    assert partial["rootHash"] == merkle_tree.root_from_leaves(leaves[:3]).hex()
     for bad in (
         "firstSize=4&lastSize=3",
         "firstSize=1&lastSize=6",

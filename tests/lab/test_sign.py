@@ -32,8 +32,9 @@ from sigstore_models.bundle.v1 import MessageSignature
 from sigstore_models.common.v1 import HashAlgorithm, HashOutput
 
 from forensics.errors import ScenarioError
-from forensics.provenance.claims import extract_claims
-from forensics.rekor import merkle, note
+from forensics.primitives import merkle, note
+from forensics.primitives.claims import extract_claims
+from forensics_lab import merkle_tree
 from forensics_lab.log import LabLogError, LabRekorLog
 from forensics_lab.sign import (
     SLSA_PROVENANCE_V1,
@@ -589,7 +590,7 @@ def test_to_world_files(trust: LabTrust, filled: LabRekorLog, tmp_path: Path) ->
     assert log_json["treeSize"] == 11
     assert log_json["origin"] == f"rekor.lab.invalid - {TREE_ID}"
     leaves = [bytes.fromhex(h) for h in log_json["leaves"]]
-    assert merkle.root_from_leaves(leaves).hex() == log_json["rootHash"]
+    assert merkle_tree.root_from_leaves(leaves).hex() == log_json["rootHash"]
     assert _verify_note(trust, log_json["signedTreeHead"]).tree_size == 11
     assert (
         serialization.load_pem_public_key(log_json["publicKey"].encode())

@@ -23,7 +23,7 @@ from cryptography.x509.verification import (
 from sigstore.models import TrustedRoot
 
 from forensics.errors import InputError
-from forensics.provenance.claims import decode_der_utf8string
+from forensics.primitives.claims import decode_der_utf8string
 from forensics_lab import _x509
 from forensics_lab.trust import TRUSTED_ROOT_MEDIA_TYPE, LabTrust
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from forensics.provenance.claims import (
+from forensics.primitives.claims import (
     CLAIM_NAMES,
     DerError,
     certificate_facts,

@@ -522,7 +522,7 @@ def test_verify_file_rejects_unreadable_and_unknown_files(
 
 def test_load_embedded_production_root_offline() -> None:
     root = load_trusted_root()
-    assert root.get_fulcio_certs()
+    assert root.trusted_root.get_fulcio_certs()
 
 
 @pytest.mark.parametrize(

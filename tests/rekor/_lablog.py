@@ -15,9 +15,9 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from forensics.rekor import merkle
-from forensics.rekor.note import format_body, format_note, set_payload
-from forensics.rekor.verify import LogKey
+from forensics.primitives import LogKey, merkle, set_payload
+from forensics_lab import merkle_tree
+from forensics_lab.notes import format_body, format_note
 
 
 def hashedrekord_body(seed: int) -> bytes:
@@ -89,7 +89,7 @@ class MiniLog:
         return [merkle.leaf_hash(b) for b in self.bodies[: size or len(self.bodies)]]
 
     def root(self, size: int | None = None) -> bytes:
-        return merkle.root_from_leaves(self.leaves(size))
+        return merkle_tree.root_from_leaves(self.leaves(size))
 
     def checkpoint(self, size: int | None = None) -> str:
         size = size or len(self.bodies)
@@ -118,7 +118,7 @@ class MiniLog:
                     "logIndex": i,
                     "rootHash": self.root().hex(),
                     "treeSize": len(leaves),
-                    "hashes": [h.hex() for h in merkle.inclusion_path(i, leaves)],
+                    "hashes": [h.hex() for h in merkle_tree.inclusion_path(i, leaves)],
                     "checkpoint": self.checkpoint(),
                 },
                 "signedEntryTimestamp": base64.b64encode(sig).decode(),
@@ -133,7 +133,7 @@ class MiniLog:
             "logIndex": str(i),
             "rootHash": base64.b64encode(self.root()).decode(),
             "treeSize": str(len(leaves)),
-            "hashes": [base64.b64encode(h).decode() for h in merkle.inclusion_path(i, leaves)],
+            "hashes": [base64.b64encode(h).decode() for h in merkle_tree.inclusion_path(i, leaves)],
             "checkpoint": {"envelope": self.checkpoint()},
         }
         doc = json.loads(self.bodies[i])

@@ -251,10 +251,10 @@ def test_searches_and_retrieve(server: tuple[str, Canned], log: MiniLog, tmp_pat
 
 
 def test_consistency_proof_fetch_and_verify(server: tuple[str, Canned], log: MiniLog) -> None:
-    from forensics.rekor import merkle
+    from forensics_lab import merkle_tree
 
     url, canned = server
-    proof = merkle.consistency_path(2, log.leaves())
+    proof = merkle_tree.consistency_path(2, log.leaves())
     canned.json(
         "GET",
         "/api/v1/log/proof?firstSize=2&lastSize=6&treeID=5",

@@ -11,7 +11,8 @@ import random
 
 import pytest
 
-from forensics.rekor import merkle
+from forensics.primitives import merkle
+from forensics_lab import merkle_tree
 
 
 def _leaves(n: int, rng: random.Random) -> list[bytes]:
@@ -23,9 +24,9 @@ def test_inclusion_round_trip_and_tampering(seed: int) -> None:
     rng = random.Random(seed)
     n = rng.randint(1, 300)
     leaves = _leaves(n, rng)
-    root = merkle.root_from_leaves(leaves)
+    root = merkle_tree.root_from_leaves(leaves)
     i = rng.randrange(n)
-    path = merkle.inclusion_path(i, leaves)
+    path = merkle_tree.inclusion_path(i, leaves)
     merkle.verify_inclusion(i, n, leaves[i], path, root)
     if path:
         k = rng.randrange(len(path))
@@ -49,8 +50,8 @@ def test_consistency_round_trip_and_tampering(seed: int) -> None:
     n = rng.randint(2, 300)
     m = rng.randint(1, n)
     leaves = _leaves(n, rng)
-    old, new = merkle.root_from_leaves(leaves[:m]), merkle.root_from_leaves(leaves)
-    proof = merkle.consistency_path(m, leaves)
+    old, new = merkle_tree.root_from_leaves(leaves[:m]), merkle_tree.root_from_leaves(leaves)
+    proof = merkle_tree.consistency_path(m, leaves)
     merkle.verify_consistency(m, n, old, new, proof)
     if proof:
         k = rng.randrange(len(proof))
@@ -63,11 +64,11 @@ def test_consistency_round_trip_and_tampering(seed: int) -> None:
         forked = [*leaves]
         forked[rng.randrange(m)] = merkle.leaf_hash(b"rewritten")
         with pytest.raises(merkle.ProofError):
-            merkle.verify_consistency(m, n, merkle.root_from_leaves(forked[:m]), new, proof)
+            merkle.verify_consistency(m, n, merkle_tree.root_from_leaves(forked[:m]), new, proof)
 
 
 def test_known_answer_rfc6962_empty_and_single() -> None:
-    assert merkle.root_from_leaves([]).hex() == (
+    assert merkle_tree.root_from_leaves([]).hex() == (
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     )
     leaf = merkle.leaf_hash(b"")

@@ -9,6 +9,7 @@ import pytest
 
 from forensics.rekor.entry import LogInfo, MalformedEntry, RekorEntry
 from forensics.rekor.verify import LogKeys, Outcome, verify_entry
+from forensics.trust import TrustMaterial
 
 pytestmark = pytest.mark.realdata
 
@@ -37,7 +38,7 @@ HAPPY = [
 
 @pytest.fixture(scope="module")
 def keys(real_data: Path) -> LogKeys:
-    return LogKeys.from_file(real_data / "trust" / "production.trusted_root.json")
+    return TrustMaterial.load(real_data / "trust" / "production.trusted_root.json").log_keys
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +210,7 @@ def test_log_info_shards_and_offsets(log_info: LogInfo) -> None:
 
 
 def test_log_info_signed_tree_heads_verify(log_info: LogInfo, keys: LogKeys) -> None:
-    from forensics.rekor.note import parse_checkpoint
+    from forensics.primitives.note import parse_checkpoint
     from forensics.rekor.verify import _checkpoint_signature
 
     for shard in (*log_info.inactive, log_info.active):

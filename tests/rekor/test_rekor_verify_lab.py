@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from forensics.rekor import merkle
 from forensics.rekor.entry import LogInfo, MalformedEntry, RekorEntry, decode_body
 from forensics.rekor.verify import (
     LogKeys,
@@ -18,6 +17,7 @@ from forensics.rekor.verify import (
     verify_consistency_proof,
     verify_entry,
 )
+from forensics_lab import merkle_tree
 from tests.rekor._lablog import MiniLog, hashedrekord_body, v2_body
 
 OFFSET = 1000
@@ -90,7 +90,7 @@ def test_each_tampering_fails_the_matching_check(log: MiniLog) -> None:
             # Re-sign so only the index relation is wrong (a log lying about its numbering).
             base64.b64encode(
                 log.sign(
-                    __import__("forensics.rekor.note", fromlist=["set_payload"]).set_payload(
+                    __import__("forensics.primitives.note", fromlist=["set_payload"]).set_payload(
                         value["body"], value["integratedTime"], value["logID"], OFFSET + 3
                     )
                 )
@@ -219,7 +219,7 @@ def test_compare_entries_reports_each_difference(log: MiniLog) -> None:
 
 def test_consistency_between_checkpoints(log: MiniLog) -> None:
     keys = LogKeys.of(log.key)
-    proof = merkle.consistency_path(3, log.leaves())
+    proof = merkle_tree.consistency_path(3, log.leaves())
     ok = verify_consistency_proof(log.checkpoint(3), log.checkpoint(), proof, keys)
     assert ok.ok, ok.checks
     bad = verify_consistency_proof(

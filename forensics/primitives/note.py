@@ -49,20 +49,6 @@ class Checkpoint:
         return tail if sep and tail.isdigit() else None
 
 
-def format_body(
-    origin: str, tree_size: int, root_hash: bytes, extensions: tuple[str, ...] = ()
-) -> bytes:
-    """The signed part of a checkpoint note."""
-    lines = [origin, str(tree_size), base64.b64encode(root_hash).decode(), *extensions]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def format_note(body: bytes, name: str, key_hint: bytes, signature: bytes) -> str:
-    """A complete signed note with one signature."""
-    sig = base64.b64encode(key_hint + signature).decode()
-    return body.decode() + "\n" + f"{EM_DASH} {name} {sig}\n"
-
-
 def parse_checkpoint(text: str) -> Checkpoint:
     """Parse a signed-note checkpoint, raising `NoteError` with the failing part."""
     if "\n\n" not in text:

@@ -189,7 +189,8 @@ def extract_claims(cert: x509.Certificate) -> ClaimsResult:
     return result
 
 
-def _san_values(cert: x509.Certificate) -> tuple[str, ...]:
+def certificate_san(cert: x509.Certificate) -> tuple[str, ...]:
+    """The one SAN reader: URIs, e-mails, DNS names and decoded otherNames, in order."""
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -231,6 +232,6 @@ def certificate_facts(cert: x509.Certificate) -> CertificateFacts:
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
         issuer=cert.issuer.rfc4514_string(),
-        san=_san_values(cert),
+        san=certificate_san(cert),
         sct_time=_sct_time(cert),
     )
