@@ -90,7 +90,17 @@ class TrustMaterial:
 
     @classmethod
     def load(cls, path: Path | None = None) -> TrustMaterial:
-        """A `trusted_root.json` file, or (None) the production root shipped inside sigstore."""
+        """A `trusted_root.json` file, or (None) the production root shipped inside sigstore.
+
+        The root is checked at once (`InputError` naming the file), not at first use.
+        """
+        trust = cls.read(path)
+        trust.trusted_root  # noqa: B018 - parse now, so a bad file fails where it is named
+        return trust
+
+    @classmethod
+    def read(cls, path: Path | None = None) -> TrustMaterial:
+        """The bytes only; each view (`log_keys`, `trusted_root`...) checks what it needs."""
         if path is None:
             resource = production_root_path()
             label = f"the production trusted_root.json embedded in sigstore ({resource})"
