@@ -1,26 +1,50 @@
 """Pure parsers of stored PyPI answers: JSON API + Simple API joined into an `IndexSnapshot`.
 
 Reads only the evidence store, so an online run and an `--offline` re-analysis are the same code.
-Data from the index is treated as untrusted: every field is type-checked, a malformed file entry
-is kept with what is known plus a `problems` line (never dropped silently), and strings
-(filenames, yank reasons, HTML in metadata) are carried as data and never interpreted.
+Data from the index is treated as untrusted (docs/states.md, "Parsing hostile index data"):
+
+* JSON is read with a depth and size bound (`forensics.primitives.untrusted.loads`);
+* every field is type-checked; a value dropped or coerced leaves a `problems` line naming it;
+* timestamps must lie in a sane range; text that no encoder can write (lone surrogates) is kept
+  escaped, with a problem line, so no renderer or output file can fail on it;
+* a file is attributed by (version, filename, sha256): a file whose own filename names another
+  project or version than the release key it is listed under, and every further listing of a
+  filename already taken, is set aside in `IndexSnapshot.rejected` with the reason, so one
+  hostile entry can neither claim a release nor change the verdict of the genuine file;
+* strings (filenames, yank reasons, version keys, HTML in metadata) are carried as data and
+  never interpreted.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from packaging.utils import canonicalize_name
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
 
 from forensics.errors import InputError, OfflineMiss, SourceResponseError, UsageError
 from forensics.evidence.store import EvidenceStore, StoredResponse
-from forensics.models import DistFile, EvidenceRef, Pep740Support, ProvenanceKey, parse_time, utc
+from forensics.models import DistFile, EvidenceRef, Pep740Support, ProvenanceKey
+from forensics.primitives.untrusted import (
+    LATEST,
+    UntrustedDataError,
+    encodable,
+    loads,
+    shown,
+    time_in_range,
+    type_name,
+)
 from forensics.versions import version_key
 
 SIMPLE_JSON_MEDIA = "application/vnd.pypi.simple.v1+json"
@@ -79,6 +103,16 @@ class IndexSnapshot:
     simple_evidence: EvidenceRef | None
     problems: tuple[str, ...]
     last_serial: int | None = None
+    rejected: tuple[RejectedFile, ...] = ()
+    """File entries not attributed to any release (foreign version or project, duplicates)."""
+
+
+@dataclass(frozen=True)
+class RejectedFile:
+    """A file entry the index lists but the snapshot does not attribute, and why."""
+
+    file: DistFile
+    reason: str
 
 
 def provenance_response(store: EvidenceStore, dist_file: DistFile) -> StoredResponse | None:
@@ -121,21 +155,48 @@ def _parse_upload_time(
     entry: Mapping[str, Any], where: str, problems: list[str]
 ) -> datetime | None:
     iso = entry.get("upload_time_iso_8601")
-    if isinstance(iso, str):
-        try:
-            return parse_time(iso)
-        except ValueError:
-            problems.append(f"{where}: upload_time_iso_8601 {iso!r} is not a timestamp")
     naive = entry.get("upload_time")
-    if isinstance(naive, str):
+    for key, value in (("upload_time_iso_8601", iso), ("upload_time", naive)):
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            problems.append(
+                f"{where}: {key} {shown(value)} is a {type_name(value)}, not a timestamp string; "
+                "dropped"
+            )
+            continue
         try:
-            # PyPI's `upload_time` is naive UTC with seconds only (formats.md §1.2).
-            return utc(datetime.fromisoformat(naive))
-        except ValueError:
-            problems.append(f"{where}: upload_time {naive!r} is not a timestamp")
+            # PyPI's `upload_time` is naive UTC with seconds only (formats.md §1.2): a naive
+            # value is read as UTC, which is what `time_in_range` does.
+            return time_in_range(value)
+        except ValueError as exc:
+            problems.append(f"{where}: {key} {shown(value)} is not a usable timestamp ({exc})")
     if iso is None and naive is None:
         problems.append(f"{where}: no upload time")
     return None
+
+
+def _url(base: str, raw: str, where: str, problems: list[str]) -> str:
+    """`raw` resolved against `base`; '' with a problem line when it is not a URL at all."""
+    try:
+        return urljoin(base, raw) if urlsplit(raw).scheme or raw else ""
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL" for http://[::1
+        problems.append(f"{where}: url {shown(raw)} is not a valid URL ({exc}); dropped")
+        return ""
+
+
+def _yanked(value: Any, where: str, problems: list[str]) -> bool:
+    if value is None or isinstance(value, bool):
+        return value is True
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        # A string where PyPI sends a boolean: read it for what it says, never as "not yanked".
+        problems.append(f"{where}: yanked {shown(value)} is a string, not a boolean; read as such")
+        return value.strip().lower() == "true"
+    problems.append(
+        f"{where}: yanked {shown(value)} is a {type_name(value)}, not a boolean; "
+        "yank state unknown, read as not yanked"
+    )
+    return False
 
 
 def _dist_file(
@@ -149,28 +210,49 @@ def _dist_file(
 ) -> DistFile:
     label = entry.get("filename")
     where = f"release {version!r} file {label!r}" if isinstance(label, str) else pointer
+    where = encodable(where, pointer, [])
     raw_url = entry.get("url")
-    url = urljoin(response.url, raw_url) if isinstance(raw_url, str) and raw_url else ""
+    url = ""
+    if isinstance(raw_url, str) and raw_url:
+        url = encodable(_url(response.url, raw_url, where, problems), f"{where}: url", problems)
+    elif raw_url is not None:
+        problems.append(f"{where}: url {shown(raw_url)} is a {type_name(raw_url)}; dropped")
     if not url:
         problems.append(f"{where}: no download url")
     filename = entry.get("filename")
     if not isinstance(filename, str) or not filename:
+        if filename is not None:
+            problems.append(f"{pointer}: filename {shown(filename)} is not a string; dropped")
         filename = url.rsplit("/", 1)[-1] if url else ""
         problems.append(
             f"{pointer}: no filename"
             + (f"; using {filename!r} from its url" if filename else " and no url")
         )
+    filename = encodable(filename, f"{pointer}: filename", problems)
     digests = entry.get("digests")
     sha256 = digests.get("sha256") if isinstance(digests, dict) else None
     if not isinstance(sha256, str) or not _SHA256.match(sha256.lower()):
-        problems.append(f"{where}: no valid sha256 digest ({sha256!r})")
+        problems.append(f"{where}: no valid sha256 digest ({shown(sha256)})")
         sha256 = ""
     size = entry.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        problems.append(f"{where}: size {size!r} is not a byte count")
+        if size is not None:
+            problems.append(f"{where}: size {shown(size)} is not a byte count; dropped")
+        else:
+            problems.append(f"{where}: size None is not a byte count")
         size = None
     packagetype = entry.get("packagetype")
+    if packagetype is not None and not isinstance(packagetype, str):
+        problems.append(f"{where}: packagetype {shown(packagetype)} is not a string; dropped")
+        packagetype = None
     reason = entry.get("yanked_reason")
+    if reason is not None and not isinstance(reason, str):
+        problems.append(f"{where}: yanked_reason {shown(reason)} is not a string; dropped")
+        reason = None
+    if isinstance(reason, str):
+        reason = encodable(reason, f"{where}: yanked_reason", problems)
+    if isinstance(packagetype, str):
+        packagetype = encodable(packagetype, f"{where}: packagetype", problems)
     return DistFile(
         project=project,
         version=version,
@@ -178,12 +260,48 @@ def _dist_file(
         sha256=sha256.lower(),
         size=size,
         upload_time=_parse_upload_time(entry, where, problems),
-        packagetype=packagetype if isinstance(packagetype, str) else None,
-        yanked=entry.get("yanked") is True,
-        yanked_reason=reason if isinstance(reason, str) and reason else None,
+        packagetype=packagetype,
+        yanked=_yanked(entry.get("yanked"), where, problems),
+        yanked_reason=reason or None,
         url=url,
         evidence=response.evidence(pointer, note=f"JSON API entry of {filename}"),
     )
+
+
+def filename_release(filename: str) -> tuple[str, Version] | None:
+    """(normalized project, version) a wheel or sdist filename names; None when it is neither."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, _tags = parse_wheel_filename(filename)
+            return name, version
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return name, version
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return None
+
+
+def attribution_problem(project: str, version: str, filename: str) -> str | None:
+    """Why `filename` cannot belong to release `version` of `project` (None when it can).
+
+    A filename that is not a wheel or sdist name (eggs, installers, legacy archives) cannot be
+    checked and is accepted as listed; a release key that is not a PEP 440 version cannot hold a
+    file whose own name gives a version.
+    """
+    named = filename_release(filename)
+    if named is None:
+        return None
+    name, own = named
+    if name != project:
+        return f"its filename names project {name!r}, not {project!r}"
+    try:
+        key = Version(version)
+    except InvalidVersion:
+        return f"it is listed under {version!r}, which is not a PEP 440 version (the file is {own})"
+    if key != own:
+        return f"it is listed under release {version!r} but its filename is version {own}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -222,24 +340,31 @@ def _simple_view(store: EvidenceStore, url: str, problems: list[str]) -> _Simple
     if response.status != 200:
         return unknown(f"the Simple API answered HTTP {response.status} ({response.url})", evidence)
     try:
-        doc = json.loads(response.body())
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = loads(response.body(), "its body")
+    except UntrustedDataError as exc:
         ctype = response.headers.get("content-type", "no content-type")
-        return unknown(f"the Simple API response is not JSON ({ctype}): {exc}", evidence)
+        return unknown(f"the Simple API response is not JSON ({ctype}): {exc.message}", evidence)
     meta = doc.get("meta") if isinstance(doc, dict) else None
     files = doc.get("files") if isinstance(doc, dict) else None
     if not isinstance(meta, dict) or not isinstance(files, list):
         return unknown("the Simple API response has no `meta` object or `files` list", evidence)
     raw_version = meta.get("api-version")
     api_version = raw_version if isinstance(raw_version, str) else None
+    if raw_version is not None and api_version is None:
+        problems.append(f"Simple API meta.api-version {shown(raw_version)} is not a string")
     parsed: dict[str, _SimpleFile] = {}
     for i, entry in enumerate(files):
         if not isinstance(entry, dict) or not isinstance(entry.get("filename"), str):
             problems.append(f"Simple API files[{i}] has no filename; it cannot be joined")
             continue
-        name = entry["filename"]
+        name = encodable(entry["filename"], f"Simple API files[{i}] filename", problems)
         hashes = entry.get("hashes")
         sha = hashes.get("sha256") if isinstance(hashes, dict) else None
+        if sha is not None and not (isinstance(sha, str) and _SHA256.match(sha.lower())):
+            problems.append(
+                f"Simple API: sha256 of {name!r} is {shown(sha)}, not a digest; dropped"
+            )
+            sha = None
         key, prov_url = ProvenanceKey.ABSENT, None
         if "provenance" in entry:
             value = entry["provenance"]
@@ -251,24 +376,33 @@ def _simple_view(store: EvidenceStore, url: str, problems: list[str]) -> _Simple
                     f"Simple API: provenance of {name!r} is a digest, not a URL (old PEP 740 draft)"
                 )
             elif isinstance(value, str) and value:
-                key, prov_url = ProvenanceKey.URL, urljoin(response.url, value)
+                where = f"Simple API: provenance of {name!r}"
+                resolved = _url(response.url, value, where, problems)
+                if resolved:
+                    key = ProvenanceKey.URL
+                    prov_url = encodable(resolved, f"Simple API: provenance of {name!r}", problems)
             else:
                 problems.append(f"Simple API: provenance of {name!r} is neither a URL nor null")
         if name in parsed:
-            problems.append(f"Simple API lists {name!r} more than once; the last entry is used")
+            # The first listing is kept: a later duplicate must not replace what was joined.
+            problems.append(
+                f"Simple API lists {name!r} more than once; the first entry is used, the later "
+                f"one (sha256 {shown(sha)}) is ignored"
+            )
+            continue
         parsed[name] = _SimpleFile(sha.lower() if isinstance(sha, str) else None, key, prov_url)
     present = [f for f in parsed.values() if f.key is not ProvenanceKey.ABSENT]
     version = _api_tuple(api_version)
-    shown = api_version if api_version is not None else "without api-version"
+    api_shown = api_version if api_version is not None else "without api-version"
     if version is not None and version >= (1, 3) and (present or not parsed):
         if present and len(present) < len(parsed):
             problems.append(
-                f"Simple API {shown}: {len(parsed) - len(present)} of {len(parsed)} files "
+                f"Simple API {api_shown}: {len(parsed) - len(present)} of {len(parsed)} files "
                 "have no `provenance` key; their provenance is unknown"
             )
         return _SimpleView(
             Pep740Support.YES,
-            f"the index serves PEP 740 (Simple API {shown})",
+            f"the index serves PEP 740 (Simple API {api_shown})",
             api_version,
             parsed,
             evidence,
@@ -276,7 +410,7 @@ def _simple_view(store: EvidenceStore, url: str, problems: list[str]) -> _Simple
     if not present:
         return _SimpleView(
             Pep740Support.NO,
-            f"provenance unknown: this index does not serve PEP 740 (Simple API {shown}, "
+            f"provenance unknown: this index does not serve PEP 740 (Simple API {api_shown}, "
             "no `provenance` key)",
             api_version,
             parsed,
@@ -284,7 +418,7 @@ def _simple_view(store: EvidenceStore, url: str, problems: list[str]) -> _Simple
         )
     return _SimpleView(
         Pep740Support.UNKNOWN,
-        f"provenance unknown: Simple API {shown} predates PEP 740 (1.3) yet files carry a "
+        f"provenance unknown: Simple API {api_shown} predates PEP 740 (1.3) yet files carry a "
         "`provenance` key",
         api_version,
         parsed,
@@ -327,10 +461,10 @@ def load_index_snapshot(store: EvidenceStore, base_url: str, project: str) -> In
             hint="re-run the collection later; the stored failure will be retried",
         )
     try:
-        doc = json.loads(response.body())
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = loads(response.body(), f"the JSON API response from {response.url}")
+    except UntrustedDataError as exc:
         raise SourceResponseError(
-            f"malformed JSON from {response.url}: {exc}",
+            f"malformed JSON from {response.url}: {exc.message}",
             url=response.url,
             status=response.status,
             body_excerpt=_excerpt(response),
@@ -348,6 +482,8 @@ def load_index_snapshot(store: EvidenceStore, base_url: str, project: str) -> In
         problems.append("JSON API response has no `info` object")
         info = {}
     display_name = info.get("name")
+    if isinstance(display_name, str):
+        display_name = encodable(display_name, "JSON API `info.name`", problems)
     if not isinstance(display_name, str) or not display_name:
         problems.append("JSON API `info.name` is missing; using the normalized name")
         display_name = normalized
@@ -356,11 +492,12 @@ def load_index_snapshot(store: EvidenceStore, base_url: str, project: str) -> In
     releases = doc.get("releases")
     grouped: list[tuple[str, str, list[Any]]] = []  # (version, pointer prefix, entries)
     if isinstance(releases, dict):
-        for version, entries in releases.items():
+        for raw_key, entries in releases.items():
+            version = encodable(raw_key, f"release key {shown(raw_key)}", problems)
             if not isinstance(entries, list):
                 problems.append(f"release {version!r}: file list is a {type(entries).__name__}")
                 entries = []
-            grouped.append((str(version), _pointer("releases", str(version)), entries))
+            grouped.append((version, _pointer("releases", version), entries))
     else:
         urls = doc.get("urls")
         current = info.get("version")
@@ -374,6 +511,7 @@ def load_index_snapshot(store: EvidenceStore, base_url: str, project: str) -> In
         problems.append(
             "JSON API response has no `releases` key; only the latest release's files are known"
         )
+        current = encodable(current, "JSON API `info.version`", problems)
         grouped.append((current, "/urls", urls))
     files: list[DistFile] = []
     for version, prefix, entries in grouped:
@@ -396,12 +534,9 @@ def load_index_snapshot(store: EvidenceStore, base_url: str, project: str) -> In
         if len(yanks) > 1:
             problems.append(f"release {version!r}: files disagree on yanked/yanked_reason")
     simple = _simple_view(store, simple_api_url(base_url, normalized), problems)
+    kept, rejected = _attribute(files, simple.files, problems)
     joined: list[DistFile] = []
-    seen: set[str] = set()
-    for f in files:
-        if f.filename in seen:
-            problems.append(f"JSON API lists {f.filename!r} more than once")
-        seen.add(f.filename)
+    for f in kept:
         entry = simple.files.get(f.filename)
         if entry is None:
             if simple.files or simple.pep740 is not Pep740Support.UNKNOWN:
@@ -421,15 +556,17 @@ def load_index_snapshot(store: EvidenceStore, base_url: str, project: str) -> In
                 }
             )
         )
+    listed = {f.filename for f in files}
     problems.extend(
         f"{name!r} is in the Simple API but not in the JSON API"
         for name in simple.files
-        if name not in seen
+        if name not in listed
     )
-    far = datetime.max.replace(tzinfo=UTC)
-    joined.sort(key=lambda f: (f.upload_time or far, f.filename))
+    joined.sort(key=lambda f: (f.upload_time or LATEST, f.filename))
     versions = sorted({v for v, _, _ in grouped}, key=version_key)
     serial = doc.get("last_serial")
+    if serial is not None and (not isinstance(serial, int) or isinstance(serial, bool)):
+        problems.append(f"JSON API last_serial {shown(serial)} is not an integer; dropped")
     return IndexSnapshot(
         project=normalized,
         display_name=display_name,
@@ -442,4 +579,49 @@ def load_index_snapshot(store: EvidenceStore, base_url: str, project: str) -> In
         simple_evidence=simple.evidence,
         problems=tuple(problems),
         last_serial=serial if isinstance(serial, int) and not isinstance(serial, bool) else None,
+        rejected=tuple(rejected),
     )
+
+
+def _attribute(
+    files: list[DistFile], simple: Mapping[str, _SimpleFile], problems: list[str]
+) -> tuple[list[DistFile], list[RejectedFile]]:
+    """Attribute each file to one release by (version, filename, sha256).
+
+    A file whose own filename names another project or version is rejected. Of several entries
+    with one filename, the genuine one is kept: the one whose sha256 the Simple API lists for
+    that filename, else the first listed. Verdicts are keyed by filename downstream, so a
+    duplicate must never reach them: it could otherwise replace the genuine file's verdict.
+    """
+    rejected: list[RejectedFile] = []
+    candidates: dict[str, list[DistFile]] = {}
+    for f in files:
+        why = attribution_problem(f.project, f.version, f.filename) if f.filename else None
+        if why is not None:
+            reason = f"{f.filename!r} (sha256 {f.sha256 or '?'}) not attributed: {why}"
+            problems.append(reason)
+            rejected.append(RejectedFile(f, reason))
+            continue
+        candidates.setdefault(f.filename, []).append(f)
+    kept: list[DistFile] = []
+    for name, group in candidates.items():
+        if len(group) == 1:
+            kept.append(group[0])
+            continue
+        listed = simple.get(name)
+        genuine = next(
+            (f for f in group if listed is not None and f.sha256 and f.sha256 == listed.sha256),
+            group[0],
+        )
+        kept.append(genuine)
+        for other in group:
+            if other is genuine:
+                continue
+            reason = (
+                f"JSON API lists {name!r} more than once: the entry under release "
+                f"{other.version!r} with sha256 {other.sha256 or '?'} is ignored; the file "
+                f"under {genuine.version!r} with sha256 {genuine.sha256 or '?'} is kept"
+            )
+            problems.append(reason)
+            rejected.append(RejectedFile(other, reason))
+    return kept, rejected
