@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.resources
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -31,7 +30,7 @@ from sigstore.models import TrustedRoot
 from sigstore.verify import Verifier
 
 from forensics.errors import InputError
-from forensics.primitives import LogKeys, ValidityWindow
+from forensics.primitives import LogKeys, UntrustedDataError, ValidityWindow, loads
 
 if TYPE_CHECKING:
     from forensics.provenance.verify import ProvenanceVerifier
@@ -127,9 +126,9 @@ class TrustMaterial:
     def document(self) -> dict[str, Any]:
         """The root as parsed JSON (an object), `InputError` otherwise."""
         try:
-            data = json.loads(self.raw)
-        except (ValueError, RecursionError) as exc:
-            raise InputError(f"{self.label} is not JSON: {exc}", hint=_ROOT_HINT) from exc
+            data = loads(self.raw, self.label)
+        except UntrustedDataError as exc:
+            raise InputError(exc.message, hint=_ROOT_HINT) from exc
         if not isinstance(data, dict):
             raise InputError(
                 f"{self.label} is not a valid trusted root: a {type(data).__name__}, not an object",

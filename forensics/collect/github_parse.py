@@ -3,6 +3,9 @@
 Works with the REST shapes of api.github.com and of the lab's GitHub subset. Authors are taken
 from the top-level `author.login` when GitHub could link the commit to an account, else from the
 commit's own author name (what `git log` shows).
+
+Answers are untrusted: JSON is read with a depth bound, every field is type-checked, and a value
+that is dropped (wrong type, unusable date, text no encoder can write) leaves a problem line.
 """
 
 from __future__ import annotations
@@ -15,7 +18,15 @@ from typing import Any
 
 from forensics.collect.github import commit_url, run_url, tags_url
 from forensics.evidence import NO_ANSWER, EvidenceStore
-from forensics.models import EvidenceRef, parse_time
+from forensics.models import EvidenceRef
+from forensics.primitives.untrusted import (
+    UntrustedDataError,
+    encodable,
+    loads,
+    shown,
+    time_in_range,
+    type_name,
+)
 
 _REPO = re.compile(r"^https://github\.com/(?P<repo>[^/]+/[^/]+?)/?$")
 _RUN = re.compile(r"^https://github\.com/(?P<repo>[^/]+/[^/]+)/actions/runs/(?P<id>\d+)")
@@ -113,17 +124,69 @@ def _get(
         problems.append(f"{what}: GitHub answered HTTP {stored.status}")
         return None
     try:
-        return stored.json(), stored
-    except ValueError as exc:
-        problems.append(f"{what}: the answer is not JSON ({exc})")
+        return loads(stored.body(), "the answer"), stored
+    except UntrustedDataError as exc:
+        problems.append(f"{what}: {exc.message}")
         return None
 
 
-def _time(value: Any) -> datetime | None:
-    try:
-        return parse_time(str(value)) if value else None
-    except ValueError:
-        return None
+class _Reader:
+    """Typed field access on one untrusted object; every drop becomes a problem line."""
+
+    def __init__(self, what: str, problems: list[str]) -> None:
+        self.what = what
+        self.problems = problems
+
+    def obj(self, data: Any, key: str) -> dict[str, Any]:
+        value = data.get(key) if isinstance(data, dict) else None
+        if value is not None and not isinstance(value, dict):
+            self.problems.append(
+                f"{self.what}: {key} is a {type_name(value)}, not an object; dropped"
+            )
+        return value if isinstance(value, dict) else {}
+
+    def text(self, data: dict[str, Any], key: str) -> str:
+        value = data.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            self.problems.append(
+                f"{self.what}: {key} {shown(value)} is a {type_name(value)}, not text; dropped"
+            )
+            return ""
+        return encodable(value, f"{self.what}: {key}", self.problems)
+
+    def time(self, data: dict[str, Any], key: str) -> datetime | None:
+        value = data.get(key)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            self.problems.append(
+                f"{self.what}: {key} {shown(value)} is a {type_name(value)}, not a timestamp; "
+                "dropped"
+            )
+            return None
+        try:
+            return time_in_range(value)
+        except ValueError as exc:
+            self.problems.append(f"{self.what}: {key} {shown(value)} dropped ({exc})")
+            return None
+
+    def texts(self, data: dict[str, Any], key: str, field: str) -> tuple[str, ...]:
+        value = data.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.problems.append(f"{self.what}: {key} is a {type_name(value)}, not a list; dropped")
+            return ()
+        out: list[str] = []
+        for i, item in enumerate(value):
+            got = item.get(field) if isinstance(item, dict) else None
+            if not isinstance(got, str):
+                self.problems.append(f"{self.what}: {key}[{i}] has no {field} text; dropped")
+                continue
+            out.append(encodable(got, f"{self.what}: {key}[{i}]", self.problems))
+        return tuple(out)
 
 
 def load_github(
@@ -149,22 +212,25 @@ def load_github(
         if got is None:
             continue
         data, stored = got
-        try:
-            inner = data.get("commit", {})
-            who = data.get("author") or {}
-            out_commits[(repo, sha)] = Commit(
-                repo=repo,
-                sha=str(data["sha"]),
-                author=str(who.get("login") or inner.get("author", {}).get("name") or ""),
-                author_type=str(who.get("type") or ""),
-                message=str(inner.get("message", "")),
-                parents=tuple(str(p["sha"]) for p in data.get("parents", [])),
-                files=tuple(str(f["filename"]) for f in data.get("files", [])),
-                date=_time(inner.get("author", {}).get("date")),
-                evidence=stored.evidence(note="GitHub commit"),
-            )
-        except (KeyError, TypeError, AttributeError) as exc:
-            problems.append(f"commit {repo}@{sha[:12]}: unexpected answer shape ({exc!r})")
+        what = f"commit {repo}@{sha[:12]}"
+        if not isinstance(data, dict) or not isinstance(data.get("sha"), str):
+            problems.append(f"{what}: unexpected answer shape (no commit object with a sha)")
+            continue
+        r = _Reader(what, problems)
+        inner = r.obj(data, "commit")
+        who = r.obj(data, "author")
+        inner_author = r.obj(inner, "author")
+        out_commits[(repo, sha)] = Commit(
+            repo=repo,
+            sha=r.text(data, "sha"),
+            author=r.text(who, "login") or r.text(inner_author, "name"),
+            author_type=r.text(who, "type"),
+            message=r.text(inner, "message"),
+            parents=r.texts(data, "parents", "sha"),
+            files=r.texts(data, "files", "filename"),
+            date=r.time(inner_author, "date"),
+            evidence=stored.evidence(note="GitHub commit"),
+        )
     out_runs: dict[tuple[str, int], Run] = {}
     for repo, run_id in sorted(set(runs)):
         got = _get(
@@ -178,16 +244,21 @@ def load_github(
         if got is None:
             continue
         data, stored = got
+        what = f"workflow run {run_id}"
+        if not isinstance(data, dict):
+            problems.append(f"{what}: unexpected answer shape (a {type_name(data)})")
+            continue
+        r = _Reader(what, problems)
         actor = data.get("actor")
         out_runs[(repo, run_id)] = Run(
             repo=repo,
             id=run_id,
-            event=str(data.get("event", "")),
-            actor=str(actor.get("login", "") if isinstance(actor, dict) else actor or ""),
-            head_sha=str(data.get("head_sha", "")),
-            head_branch=str(data.get("head_branch", "")),
-            path=str(data.get("path", "")),
-            created_at=_time(data.get("created_at")),
+            event=r.text(data, "event"),
+            actor=r.text(actor, "login") if isinstance(actor, dict) else r.text(data, "actor"),
+            head_sha=r.text(data, "head_sha"),
+            head_branch=r.text(data, "head_branch"),
+            path=r.text(data, "path"),
+            created_at=r.time(data, "created_at"),
             evidence=stored.evidence(note="GitHub workflow run"),
         )
     out_tags: dict[str, dict[str, str]] = {}
@@ -198,12 +269,22 @@ def load_github(
             continue
         data, stored = got
         tag_evidence[repo] = stored.evidence(note="GitHub tags")
-        if isinstance(data, list):
-            out_tags[repo] = {
-                str(t["name"]): str(t.get("commit", {}).get("sha", ""))
-                for t in data
-                if isinstance(t, dict) and "name" in t
-            }
+        if not isinstance(data, list):
+            problems.append(f"tags of {repo}: the answer is a {type_name(data)}, not a list")
+            continue
+        r = _Reader(f"tags of {repo}", problems)
+        tags: dict[str, str] = {}
+        for i, tag in enumerate(data):
+            name = tag.get("name") if isinstance(tag, dict) else None
+            if not isinstance(name, str) or not name:
+                problems.append(f"tags of {repo}: entry {i} has no name; dropped")
+                continue
+            name = encodable(name, f"tags of {repo}: entry {i} name", problems)
+            if name in tags:
+                problems.append(f"tags of {repo}: tag {name!r} is listed twice; the first is kept")
+                continue
+            tags[name] = r.text(r.obj(tag, "commit"), "sha")
+        out_tags[repo] = tags
     return GitHubView(
         base_url, out_commits, out_runs, out_tags, tag_evidence, missing, tuple(problems)
     )

@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.metadata
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +57,12 @@ from forensics.models import (
     Publisher,
     isoformat,
 )
-from forensics.primitives import certificate_facts, extract_claims
+from forensics.primitives import (
+    UntrustedDataError,
+    certificate_facts,
+    extract_claims,
+    loads,
+)
 from forensics.rekor.entry import MalformedEntry, RekorEntry
 from forensics.trust import TrustMaterial
 
@@ -288,9 +292,9 @@ def _check_statement(payload: bytes, filename: str, sha256: str) -> _Statement:
     """Decode the in-toto statement and run pypi-attestations' checks against the file."""
     out = _Statement()
     try:
-        stmt = json.loads(payload)
-    except (ValueError, RecursionError) as exc:
-        out.failures.append(f"statement is not valid JSON: {exc}")
+        stmt = loads(payload, "statement")
+    except UntrustedDataError as exc:
+        out.failures.append(exc.message)
         return out
     if not isinstance(stmt, dict):
         out.failures.append(f"statement must be a JSON object, got {_type_name(stmt)}")
@@ -796,13 +800,9 @@ def _normalise_sha256(sha256: str) -> str:
 
 def _load_json(raw: bytes, what: str) -> tuple[Any, str]:
     try:
-        return json.loads(raw), ""
-    except json.JSONDecodeError as exc:
-        return None, f"{what} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
-    except UnicodeDecodeError as exc:
-        return None, f"{what} is not valid JSON: not UTF-8 text ({exc.reason} at byte {exc.start})"
-    except RecursionError:
-        return None, f"{what} is not usable JSON: nested too deeply"
+        return loads(raw, what), ""
+    except UntrustedDataError as exc:
+        return None, exc.message
 
 
 def _sha256_file(path: Path) -> str:
