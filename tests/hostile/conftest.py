@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pypi_attestations import Attestation
 
+from forensics.evidence.store import EvidenceStore
 from forensics.trust import TrustMaterial
 from forensics_lab.log import LabRekorLog
 from forensics_lab.sign import SigningRequest, github_identity, provenance_object, sign_attestation
@@ -67,3 +70,9 @@ def signed() -> Signed:
         integrated_at=INTEGRATED_AT,
     )
     return Signed(trust, trust.trusted_root_dict(), sign_attestation(trust, log, request))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[EvidenceStore]:
+    with EvidenceStore.open(tmp_path / "case") as s:
+        yield s
