@@ -51,6 +51,10 @@ class Checkpoint:
 
 def parse_checkpoint(text: str) -> Checkpoint:
     """Parse a signed-note checkpoint, raising `NoteError` with the failing part."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise NoteError(f"checkpoint holds text that is not UTF-8 ({exc.reason})") from exc
     if "\n\n" not in text:
         raise NoteError("checkpoint has no blank line between body and signatures")
     body_text, _, sig_text = text.partition("\n\n")
@@ -60,8 +64,10 @@ def parse_checkpoint(text: str) -> Checkpoint:
     origin, size_text, root_text, *ext = lines
     if not origin:
         raise NoteError("checkpoint origin line is empty")
-    if not size_text.isdigit():
-        raise NoteError(f"checkpoint tree size is not a decimal number: {size_text!r}")
+    # ASCII digits only, at most 20 (a uint64): `isdigit` alone admits other scripts' digits
+    # and superscripts, which `int` then rejects or misreads.
+    if not (size_text.isascii() and size_text.isdigit() and len(size_text) <= 20):
+        raise NoteError(f"checkpoint tree size is not a decimal number: {size_text[:40]!r}")
     try:
         root = base64.b64decode(root_text, validate=True)
     except ValueError as exc:
@@ -71,12 +77,12 @@ def parse_checkpoint(text: str) -> Checkpoint:
         if not line:
             continue
         if not line.startswith(EM_DASH + " "):
-            raise NoteError(f"signature line does not start with an em dash: {line!r}")
+            raise NoteError(f"signature line does not start with an em dash: {line[:80]!r}")
         try:
             name, b64 = line[2:].rsplit(" ", 1)
             raw = base64.b64decode(b64, validate=True)
         except ValueError as exc:
-            raise NoteError(f"malformed signature line: {line!r}") from exc
+            raise NoteError(f"malformed signature line: {line[:80]!r}") from exc
         if len(raw) < 5:
             raise NoteError("signature is shorter than its 4-byte key hint")
         sigs.append(NoteSignature(name, raw[:4], raw[4:]))

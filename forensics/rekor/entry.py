@@ -262,7 +262,8 @@ class RekorEntry:
             if itime_raw is None
             else _int(itime_raw, f"{where}.integratedTime", allow_str=False, maximum=_MAX_UNIX_TIME)
         )
-        verification = value.get("verification") or {}
+        verification = value.get("verification")
+        verification = {} if verification is None else verification
         if not isinstance(verification, Mapping):
             raise MalformedEntry(f"{where}.verification is not a JSON object")
         set_raw = verification.get("signedEntryTimestamp")

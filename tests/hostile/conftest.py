@@ -32,6 +32,7 @@ class Signed:
     trust: LabTrust
     root: dict[str, Any]
     attestation: Attestation
+    log: LabRekorLog
 
     def provenance(self, attestation: Attestation | None = None) -> bytes:
         return provenance_object([(PUBLISHER, [attestation or self.attestation])])
@@ -69,7 +70,8 @@ def signed() -> Signed:
         signed_at=SIGNED_AT,
         integrated_at=INTEGRATED_AT,
     )
-    return Signed(trust, trust.trusted_root_dict(), sign_attestation(trust, log, request))
+    attestation = sign_attestation(trust, log, request)
+    return Signed(trust, trust.trusted_root_dict(), attestation, log)
 
 
 @pytest.fixture
