@@ -143,6 +143,7 @@ class TrustMaterial:
         # `TrustedRoot.from_file` calls after reading the file.
         from sigstore_models.trustroot import v1 as trustroot_v1
 
+        self.document  # noqa: B018 - the bounded JSON reader first: depth, size, encoding
         try:
             root = TrustedRoot(trustroot_v1.TrustedRoot.from_json(self.raw))
             root.get_fulcio_certs()

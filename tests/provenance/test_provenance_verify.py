@@ -528,7 +528,7 @@ def test_load_embedded_production_root_offline() -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"not json", "is not a valid trusted root: (root): Invalid JSON"),
+        (b"not json", "is not valid JSON: line 1 column 1: Expecting value"),
         (b"{}", "is not a valid trusted root: mediaType: Field required"),
         (b"[]", "is not a valid trusted root"),
     ],
