@@ -22,7 +22,7 @@ from forensics_lab.sign import attestation_json
 from tests.hostile.conftest import FILENAME, PUBLISHER, SHA256, Signed
 
 Obj = dict[str, Any]
-V, I, U = ProvenanceStatus.VERIFIED, ProvenanceStatus.INVALID, ProvenanceStatus.UNKNOWN
+V, BAD, U = ProvenanceStatus.VERIFIED, ProvenanceStatus.INVALID, ProvenanceStatus.UNKNOWN
 
 
 def att(o: Obj) -> Obj:
@@ -85,7 +85,7 @@ CASES: list[tuple[str, Callable[[Obj], None], ProvenanceStatus, str]] = [
     (
         "publisher-list",
         set_in("attestation_bundles.0.publisher", []),
-        I,
+        BAD,
         "publisher must be an object, got list",
     ),
     (
@@ -97,37 +97,37 @@ CASES: list[tuple[str, Callable[[Obj], None], ProvenanceStatus, str]] = [
     (
         "publisher-malformed",
         set_in("attestation_bundles.0.publisher", {"kind": "GitHub"}),
-        I,
+        BAD,
         "publisher is malformed",
     ),
     (
         "publisher-other-workflow",
         set_in("attestation_bundles.0.publisher.workflow", "evil.yml"),
-        I,
+        BAD,
         "certificate identity does not match the publisher PyPI recorded",
     ),
     (
         "attestations-object",
         set_in("attestation_bundles.0.attestations", {}),
-        I,
+        BAD,
         "attestations must be a list, got dict",
     ),
     (
         "attestations-empty",
         set_in("attestation_bundles.0.attestations", []),
-        I,
+        BAD,
         "has no attestations",
     ),
     (
         "attestation-number",
         set_in("attestation_bundles.0.attestations.0", 5),
-        I,
+        BAD,
         "attestation must be an object, got int",
     ),
     (
         "attestation-malformed",
         set_in("attestation_bundles.0.attestations.0", {"version": 1}),
-        I,
+        BAD,
         "attestation is malformed",
     ),
     (
@@ -135,37 +135,37 @@ CASES: list[tuple[str, Callable[[Obj], None], ProvenanceStatus, str]] = [
         lambda o: set_in("certificate", base64.b64encode(b"junk").decode())(
             att(o)["verification_material"]
         ),
-        I,
+        BAD,
         "certificate is not valid DER X.509",
     ),
     (
         "signature-flipped",
         lambda o: set_in("signature", base64.b64encode(b"\0" * 64).decode())(att(o)["envelope"]),
-        I,
+        BAD,
         "signature does not verify",
     ),
     (
         "statement-other-digest",
         statement(lambda s: s["subject"][0]["digest"].update(sha256="cd" * 32)),
-        I,
+        BAD,
         "statement subject sha256 " + "cd" * 32 + " does not match",
     ),
     (
         "statement-two-subjects",
         statement(lambda s: s["subject"].append(s["subject"][0])),
-        I,
+        BAD,
         "statement must have exactly one subject (got 2)",
     ),
     (
         "statement-other-name",
         statement(lambda s: s["subject"][0].update(name="other-1.0.tar.gz")),
-        I,
+        BAD,
         "subject name 'other-1.0.tar.gz' does not match",
     ),
     (
         "statement-unknown-predicate",
         statement(lambda s: s.update(predicateType="x")),
-        I,
+        BAD,
         "unknown predicate type 'x'",
     ),
     (
@@ -173,19 +173,19 @@ CASES: list[tuple[str, Callable[[Obj], None], ProvenanceStatus, str]] = [
         lambda o: set_in("statement", base64.b64encode(b"[" * 100 + b"]" * 100).decode())(
             att(o)["envelope"]
         ),
-        I,
+        BAD,
         "statement is not usable JSON: nested deeper than 64 levels",
     ),
     (
         "first-entry-index-huge",
         first_entry("logIndex", "9" * 30),
-        I,
+        BAD,
         "transparency entry 1: transparency entry is malformed: tlogEntry.logIndex must be",
     ),
     (
         "first-entry-time-far",
         first_entry("integratedTime", "99999999999999"),
-        I,
+        BAD,
         "tlogEntry.integratedTime 99999999999999 is out of range",
     ),
     (
@@ -193,7 +193,7 @@ CASES: list[tuple[str, Callable[[Obj], None], ProvenanceStatus, str]] = [
         set_in(
             "attestation_bundles.0.attestations.0.verification_material.transparency_entries.0", "x"
         ),
-        I,
+        BAD,
         "is malformed",
     ),
     (
@@ -212,7 +212,7 @@ CASES: list[tuple[str, Callable[[Obj], None], ProvenanceStatus, str]] = [
     (
         "appended-string",
         append_entry(lambda o: "entry"),
-        I,
+        BAD,
         "attestation is malformed: verification_material.transparency_entries.1",
     ),
 ]
@@ -261,5 +261,5 @@ def test_unusable_provenance_bytes(signed: Signed, raw: bytes, reason: str) -> N
     fp = ProvenanceVerifier(signed.material()).verify_provenance(
         raw, filename=FILENAME, sha256=SHA256
     )
-    assert fp.status is I
+    assert fp.status is BAD
     assert reason in fp.reason

@@ -467,7 +467,10 @@ def test_unknown_predicate_type_and_two_subjects(
             b'{"version": 2, "attestation_bundles": []}',
             "unsupported provenance version 2 (expected 1)",
         ),
-        (b"[" * 100000 + b"]" * 100000, "provenance is not usable JSON: nested deeper than 64 levels"),
+        (
+            b"[" * 100000 + b"]" * 100000,
+            "provenance is not usable JSON: nested deeper than 64 levels",
+        ),
     ],
 )
 def test_malformed_provenance(verifier: ProvenanceVerifier, raw: bytes, reason: str) -> None:
