@@ -77,11 +77,16 @@ def first_entry(path: str, value: Any) -> Callable[[Obj], None]:
 
 CASES: list[tuple[str, Callable[[Obj], None], ProvenanceStatus, str]] = [
     ("genuine", lambda o: None, V, ""),
-    ("version-2", set_in("version", 2), I, "unsupported provenance version 2"),
-    ("version-true", set_in("version", True), I, "unsupported provenance version True"),
-    ("bundles-object", set_in("attestation_bundles", {}), I, "attestation_bundles must be a list"),
-    ("bundles-empty", set_in("attestation_bundles", []), I, "has no attestation bundles"),
-    ("bundle-string", set_in("attestation_bundles.0", "x"), I, "bundle 1: must be an object"),
+    ("version-2", set_in("version", 2), BAD, "unsupported provenance version 2"),
+    ("version-true", set_in("version", True), BAD, "unsupported provenance version True"),
+    (
+        "bundles-object",
+        set_in("attestation_bundles", {}),
+        BAD,
+        "attestation_bundles must be a list",
+    ),
+    ("bundles-empty", set_in("attestation_bundles", []), BAD, "has no attestation bundles"),
+    ("bundle-string", set_in("attestation_bundles.0", "x"), BAD, "bundle 1: must be an object"),
     (
         "publisher-list",
         set_in("attestation_bundles.0.publisher", []),
