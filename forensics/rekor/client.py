@@ -106,7 +106,7 @@ class _RekorReader:
             )
         try:
             return answer, json.loads(answer.body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: hostile nesting
             raise SourceResponseError(
                 f"{url} answered {answer.status} with a body that is not JSON: {exc}",
                 url=url,
@@ -378,7 +378,7 @@ def _rekor_message(body: bytes) -> str:
     """Rekor errors are `{"code": int, "message": str}`; fall back to a short excerpt."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _excerpt(body) or "(empty body)"
     if isinstance(data, Mapping) and "message" in data:
         return str(data["message"])[:200]

@@ -28,7 +28,7 @@ from forensics.errors import ForensicsError, OfflineMiss, SourceUnavailable
 from forensics.evidence import EvidenceStore
 from forensics.intel import IntelSeed
 from forensics.models import DistFile, EvidenceRef, FileProvenance
-from forensics.primitives import NoteError, parse_checkpoint
+from forensics.primitives import NoteError, loads, parse_checkpoint
 from forensics.rekor.client import ConsistencyProof, SearchResult
 from forensics.rekor.entry import LogInfo, RekorEntry
 from forensics.rekor.verify import (
@@ -504,14 +504,19 @@ def _matching_seed(
 
 
 def embedded_entries(raw_provenance: bytes) -> list[RekorEntry]:
-    """Every transparency entry embedded in a PEP 740 provenance object (bundle form)."""
+    """The transparency entry of each attestation in a PEP 740 provenance object (bundle form).
+
+    Only the first entry of an attestation is taken: it is the one sigstore verifies. Further
+    entries are unverified data anyone can append to a genuine attestation, never evidence
+    (`forensics.provenance.verify` lists them only as a note).
+    """
     out: list[RekorEntry] = []
     try:
-        data = json.loads(raw_provenance)
+        data = loads(raw_provenance, "provenance")
         for bundle in data.get("attestation_bundles", []):
             for att in bundle.get("attestations", []):
                 tles = att.get("verification_material", {}).get("transparency_entries", [])
-                out.extend(RekorEntry.from_bundle(tle) for tle in tles)
+                out.extend(RekorEntry.from_bundle(tle) for tle in tles[:1])
     except (ValueError, AttributeError, TypeError, ForensicsError):
         return out  # the provenance verdict already reports a malformed object
     return out

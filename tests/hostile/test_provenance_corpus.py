@@ -268,3 +268,26 @@ def test_unusable_provenance_bytes(signed: Signed, raw: bytes, reason: str) -> N
     )
     assert fp.status is BAD
     assert reason in fp.reason
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"logIndex": "1", "integratedTime": "1000000000"},
+        {"logIndex": "99999", "canonicalizedBody": base64.b64encode(b'{"kind":"x"}').decode()},
+    ],
+)
+def test_appended_entry_is_not_offered_to_the_log_recovery(
+    signed: Signed, extra: dict[str, str]
+) -> None:
+    from forensics.rekor.recover import embedded_entries
+
+    obj: Obj = {
+        "attestation_bundles": [
+            {"attestations": [attestation_json(signed.attestation)], "publisher": PUBLISHER}
+        ],
+        "version": 1,
+    }
+    tles(obj).append(dict(tles(obj)[0], **extra))
+    (entry,) = embedded_entries(json.dumps(obj).encode())
+    assert entry.log_index == int(tles(obj)[0]["logIndex"])
