@@ -60,6 +60,7 @@ from forensics.models import (
 from forensics.primitives import (
     UntrustedDataError,
     certificate_facts,
+    encodable,
     extract_claims,
     loads,
 )
@@ -191,7 +192,9 @@ def publisher_from_raw(raw: Mapping[str, Any]) -> Publisher:
 
     def text(key: str) -> str | None:
         value = raw.get(key)
-        return value if isinstance(value, str) else None
+        # Text no encoder can write (lone surrogates) is kept escaped; `_check_publisher`
+        # reports it, so no renderer ever receives it raw.
+        return encodable(value, key, []) if isinstance(value, str) else None
 
     kind = text("kind") or "<missing kind>"
     repository, workflow = text("repository"), text("workflow")
@@ -239,6 +242,12 @@ def _check_publisher(raw: object) -> _PublisherCheck:
     if not isinstance(raw, Mapping):
         return _PublisherCheck(None, invalid=f"publisher must be an object, got {_type_name(raw)}")
     fact = publisher_from_raw(raw)
+    unwritable: list[str] = []
+    for key, value in sorted(raw.items(), key=lambda kv: str(kv[0])):
+        if isinstance(value, str):
+            encodable(value, f"publisher {key}", unwritable)
+    if unwritable:
+        return _PublisherCheck(fact, invalid=unwritable[0])
     try:
         model = _PublisherAdapter.validate_python(dict(raw))
     except pydantic.ValidationError as exc:

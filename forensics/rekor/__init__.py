@@ -44,6 +44,7 @@ from forensics.rekor.verify import (
     verify_consistency_proof,
     verify_entry,
 )
+from forensics.trust import TrustMaterial
 
 __all__ = [
     "DEFAULT_URL",
@@ -74,16 +75,16 @@ __all__ = [
     "verify_entry",
 ]
 
-TrustedRoot = str | os.PathLike[str] | LogKeys | None
+TrustedRoot = str | os.PathLike[str] | LogKeys | TrustMaterial | None
 
 
 def load_keys(trusted_root: TrustedRoot) -> LogKeys:
     """`LogKeys` from a path, an existing `LogKeys`, or None (sigstore's embedded root)."""
     if isinstance(trusted_root, LogKeys):
         return trusted_root
+    if isinstance(trusted_root, TrustMaterial):
+        return trusted_root.log_keys
     from pathlib import Path
-
-    from forensics.trust import TrustMaterial
 
     # Only the `tlogs` list is needed: a root holding just the log keys is enough here.
     return TrustMaterial.read(Path(trusted_root) if trusted_root else None).log_keys

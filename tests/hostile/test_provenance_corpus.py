@@ -77,6 +77,12 @@ def first_entry(path: str, value: Any) -> Callable[[Obj], None]:
 
 CASES: list[tuple[str, Callable[[Obj], None], ProvenanceStatus, str]] = [
     ("genuine", lambda o: None, V, ""),
+    (
+        "publisher-surrogate",
+        set_in("attestation_bundles.0.publisher.repository", "example/x\ud800"),
+        BAD,
+        "publisher repository: 'example/x\\ud800' holds code points no encoding can write",
+    ),
     ("version-2", set_in("version", 2), BAD, "unsupported provenance version 2"),
     ("version-true", set_in("version", True), BAD, "unsupported provenance version True"),
     (
