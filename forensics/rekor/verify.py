@@ -250,6 +250,18 @@ def verify_entry(
         window_problem := _window_problem(keys.all_by_log_id(entry.log_id), itime)
     ):
         add("log_key", Outcome.FAIL, window_problem)
+    elif (
+        itime is None
+        and tsa_time is not None
+        and (
+            window_problem := _window_problem(
+                keys.all_by_log_id(entry.log_id), utc(tsa_time), "RFC 3161 timestamp"
+            )
+        )
+    ):
+        # Rekor v2 entries carry no integration time: the caller's verified timestamp is the
+        # signing time the key's window is judged against.
+        add("log_key", Outcome.FAIL, window_problem)
     else:
         add("log_key", Outcome.PASS, f"log ID names the key of {key.base_url}")
 
@@ -373,14 +385,16 @@ def verify_entry(
     )
 
 
-def _window_problem(keys: Sequence[LogKey], itime: datetime) -> str | None:
+def _window_problem(
+    keys: Sequence[LogKey], itime: datetime, time_label: str = "integrated time"
+) -> str | None:
     """The shared validity-window rule (`ValidityWindow.problem`) for the entry's Rekor key.
 
     A root may list the same key more than once (rotation history): any covering window passes.
     """
     if any(k.valid_at(itime) for k in keys):
         return None
-    return keys[0].window_problem(itime, role="Rekor", time_label="integrated time")
+    return keys[0].window_problem(itime, role="Rekor", time_label=time_label)
 
 
 def _checkpoint_signature(checkpoint: Checkpoint, keys: LogKeys) -> tuple[Outcome, str]:
