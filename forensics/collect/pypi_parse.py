@@ -156,6 +156,8 @@ def _parse_upload_time(
 ) -> datetime | None:
     iso = entry.get("upload_time_iso_8601")
     naive = entry.get("upload_time")
+    found: datetime | None = None
+    # Both fields are checked even when the first one is usable: every value dropped is named.
     for key, value in (("upload_time_iso_8601", iso), ("upload_time", naive)):
         if value is None:
             continue
@@ -168,12 +170,14 @@ def _parse_upload_time(
         try:
             # PyPI's `upload_time` is naive UTC with seconds only (formats.md §1.2): a naive
             # value is read as UTC, which is what `time_in_range` does.
-            return time_in_range(value)
+            when = time_in_range(value)
         except ValueError as exc:
             problems.append(f"{where}: {key} {shown(value)} is not a usable timestamp ({exc})")
+            continue
+        found = found or when
     if iso is None and naive is None:
         problems.append(f"{where}: no upload time")
-    return None
+    return found
 
 
 def _url(base: str, raw: str, where: str, problems: list[str]) -> str:
