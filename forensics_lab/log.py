@@ -28,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from forensics.errors import UsageError
-from forensics.primitives import leaf_hash, set_payload
+from forensics.primitives import certificate_san, leaf_hash, set_payload
 from forensics_lab.merkle_tree import MerkleTree
 from forensics_lab.notes import format_body, format_note
 from forensics_lab.trust import LabTrust, sign_deterministic
@@ -80,14 +80,9 @@ def _pem_b64(certificate: x509.Certificate) -> str:
 
 
 def _certificate_san(certificate: x509.Certificate) -> str | None:
-    try:
-        ext = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    except x509.ExtensionNotFound:
-        return None
-    for name in ext.value:
-        if isinstance(name, x509.UniformResourceIdentifier | x509.RFC822Name):
-            return name.value
-    return None
+    # The toolkit's one SAN reader, so the lab's search index names what the verifier reads.
+    names = certificate_san(certificate)
+    return names[0] if names else None
 
 
 def dsse_body(envelope_payload: bytes, signature: bytes, certificate: x509.Certificate) -> bytes:

@@ -24,6 +24,7 @@ invented from the log.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -122,16 +123,13 @@ class EntryVerification:
         return "; ".join(f"{c.name}: {c.reason}" for c in self.checks if c.outcome is Outcome.FAIL)
 
     def to_log_entry(self) -> LogEntry:
-        """The shared model's view of this entry."""
-        cp = self.entry.checkpoint
-        return LogEntry(
-            log_index=self.entry.log_index,
+        """The shared model's view of this entry (`RekorEntry.to_log_entry` plus the verdict)."""
+        base = self.entry.to_log_entry()
+        return dataclasses.replace(
+            base,
             integrated_time=self.integrated_time,
             kind=self.decoded.kind if self.decoded else (self.entry.kind_version or "unknown"),
-            log_id=self.entry.log_id_hex,
             shard_log_index=self.shard_index,
-            tree_size=self.entry.inclusion_proof.tree_size if self.entry.inclusion_proof else None,
-            checkpoint_origin=cp.origin if cp else None,
             uuid=self.uuid,
             verified=self.ok,
             time_source=self.time_source or "none",
