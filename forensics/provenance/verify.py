@@ -14,7 +14,14 @@ and "a different identity signed" into one error. This module therefore
 3. checks the certificate against the publisher PyPI recorded with that publisher's own
    pypi-attestations policy (`_as_policy()`), as a separate step with its own reason;
 4. repeats pypi-attestations' statement checks (payload type, one subject, parsed subject name,
-   sha256, predicate type) with a specific reason for each.
+   sha256, predicate type) with a specific reason for each;
+5. checks every trust-root key involved (Fulcio CA, Rekor key, CT log key) against the signing
+   time with the one validity-window rule (`TrustMaterial.signing_time_problems`), which
+   sigstore-python leaves out (it only checks that a window has started by today's clock);
+6. lists as evidence only the transparency entry sigstore verified (the first): further entries
+   are unverified data anyone can append, mentioned in a note and never used.
+
+Every transparency entry is read by the one entry parser (`forensics.rekor.entry.RekorEntry`).
 
 No network, ever: the trust root is a file (by default the production root embedded in the
 installed sigstore wheel). Hostile input never raises; it becomes an INVALID/UNKNOWN verdict.
@@ -210,7 +217,7 @@ def publisher_from_raw(raw: Mapping[str, Any]) -> Publisher:
         repository=repository,
         workflow=workflow,
         environment=environment,
-        raw=dict(raw),
+        raw={str(k): encodable(v, str(k), []) if isinstance(v, str) else v for k, v in raw.items()},
     )
 
 
