@@ -629,7 +629,8 @@ class LogInfo:
         if not isinstance(data, Mapping):
             raise MalformedEntry(f"log info must be a JSON object, got {type(data).__name__}")
         active = _shard(data, "log")
-        inactive_raw = data.get("inactiveShards") or []
+        inactive_raw = data.get("inactiveShards")
+        inactive_raw = [] if inactive_raw is None else inactive_raw
         if not isinstance(inactive_raw, list):
             raise MalformedEntry("log.inactiveShards must be a list")
         inactive = tuple(_shard(s, f"log.inactiveShards[{i}]") for i, s in enumerate(inactive_raw))

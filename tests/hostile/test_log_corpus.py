@@ -259,3 +259,80 @@ def test_checkpoint_with_surrogate_fails_the_check_not_the_run(signed: Signed) -
     assert check is not None and check.outcome is Outcome.FAIL
     assert "checkpoint holds text that is not UTF-8" in check.reason
     assert not verdict.ok
+
+
+LOG_INFO = [
+    (
+        {"treeID": "x1", "treeSize": 1, "rootHash": "00" * 32, "signedTreeHead": "s"},
+        "log.treeID must be a decimal tree ID",
+    ),
+    (
+        {"treeID": "1", "treeSize": -1, "rootHash": "00" * 32, "signedTreeHead": "s"},
+        "log.treeSize is negative",
+    ),
+    (
+        {"treeID": "1", "treeSize": 1, "rootHash": "0g" * 32, "signedTreeHead": "s"},
+        "log.rootHash is not valid hex",
+    ),
+    (
+        {"treeID": "1", "treeSize": 1, "rootHash": "00" * 32, "signedTreeHead": 5},
+        "log.signedTreeHead must be a string",
+    ),
+    (
+        {
+            "treeID": "1",
+            "treeSize": 1,
+            "rootHash": "00" * 32,
+            "signedTreeHead": "s",
+            "inactiveShards": {},
+        },
+        "log.inactiveShards must be a list",
+    ),
+    (
+        {
+            "treeID": "1",
+            "treeSize": 1,
+            "rootHash": "00" * 32,
+            "signedTreeHead": "s",
+            "inactiveShards": [{"treeID": "2"}],
+        },
+        "log.inactiveShards[0].signedTreeHead is missing",
+    ),
+    ([], "log info must be a JSON object, got list"),
+]
+
+
+@pytest.mark.parametrize(("doc", "message"), LOG_INFO)
+def test_hostile_log_info(doc: Any, message: str) -> None:
+    from forensics.rekor.entry import LogInfo
+
+    with pytest.raises(MalformedEntry, match=message.replace("[", r"\[").replace("]", r"\]")):
+        LogInfo.from_json(doc)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"[" * 100000, "with a body that is not JSON"),
+        (b"\xff", "with a body that is not JSON"),
+        (b'{"treeID": "1"}', "served malformed log info: log.signedTreeHead is missing"),
+    ],
+)
+def test_hostile_log_answers_are_source_errors(tmp_path: Any, body: bytes, message: str) -> None:
+    from forensics.errors import ForensicsError
+    from forensics.evidence.store import EvidenceStore
+    from forensics.rekor.client import RecordedRekor
+    from tests.collect.support import NOW
+
+    with EvidenceStore.open(tmp_path / "case") as store:
+        store.put_response(
+            source="rekor",
+            url="https://rekor.example/api/v1/log",
+            status=200,
+            headers={},
+            body=body,
+            retrieved_at=NOW,
+        )
+        with pytest.raises(ForensicsError) as info:
+            RecordedRekor(store, "https://rekor.example").log_info()
+    assert message in info.value.message
