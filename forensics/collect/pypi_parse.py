@@ -54,6 +54,8 @@ _MAX_HOPS = 10
 # PEP 508 / core metadata project name (https://packaging.python.org/en/latest/specifications/name-normalization/)
 _NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_FILENAME = 255
+"""Longest distribution filename PyPI accepts (warehouse's `File.filename` column)."""
 
 
 def check_project_name(name: str) -> str:
@@ -213,7 +215,7 @@ def _dist_file(
     problems: list[str],
 ) -> DistFile:
     label = entry.get("filename")
-    where = f"release {version!r} file {label!r}" if isinstance(label, str) else pointer
+    where = f"release {shown(version)} file {shown(label)}" if isinstance(label, str) else pointer
     where = encodable(where, pointer, [])
     raw_url = entry.get("url")
     url = ""
@@ -600,6 +602,16 @@ def _attribute(
     rejected: list[RejectedFile] = []
     candidates: dict[str, list[DistFile]] = {}
     for f in files:
+        if len(f.filename) > MAX_FILENAME:
+            # PyPI refuses longer names: such an entry is hostile, and repeating it in every
+            # problem line and report would let one entry blow up the output.
+            reason = (
+                f"{shown(f.filename)} (sha256 {f.sha256 or '?'}) not attributed: a filename of "
+                f"{len(f.filename)} characters (PyPI allows {MAX_FILENAME})"
+            )
+            problems.append(reason)
+            rejected.append(RejectedFile(f, reason))
+            continue
         why = attribution_problem(f.project, f.version, f.filename) if f.filename else None
         if why is not None:
             reason = f"{f.filename!r} (sha256 {f.sha256 or '?'}) not attributed: {why}"

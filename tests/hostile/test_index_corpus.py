@@ -297,6 +297,12 @@ CASES: list[Case] = [
         problem="with sha256 " + SHA_B + " is ignored",
         check=lambda s: one(s).sha256 == SHA_A,
     ),
+    Case(
+        "filename-too-long",
+        {"1.0": [entry("demo_pkg-1.0" + "x" * 5000 + ".tar.gz")]},
+        problem="not attributed: a filename of 5019 characters (PyPI allows 255)",
+        check=lambda s: not s.files and all(len(p) < 400 for p in s.problems[-1:]),
+    ),
     # -- document level
     Case(
         "no-releases-key",
