@@ -147,9 +147,13 @@ class LogKeys:
             try:
                 pk = t["publicKey"]
                 raw = base64.b64decode(pk["rawBytes"], validate=True)
+                base_url = t.get("baseUrl", "")
+                if not isinstance(base_url, str):
+                    raise ValueError(f"baseUrl is a {type(base_url).__name__}, not a URL")
+                base_url.encode("utf-8")  # UnicodeEncodeError (a ValueError): lone surrogates
                 key = LogKey.from_public_key(
                     raw,
-                    str(t.get("baseUrl", "")),
+                    base_url,
                     window=ValidityWindow.from_json(
                         pk.get("validFor"), f"{section}[{i}].publicKey"
                     ),

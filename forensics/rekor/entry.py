@@ -93,6 +93,16 @@ def _int(value: Any, where: str, *, allow_str: bool, maximum: int = _MAX_INT64) 
     return number
 
 
+def _writable(text: str, where: str) -> str:
+    """`text` unchanged, or `MalformedEntry` when no encoder can write it (lone surrogates):
+    an identifier that reaches every report must be text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedEntry(f"{where} {_shown(text)} holds text no encoding can write") from exc
+    return text
+
+
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:80] + "…"
@@ -314,7 +324,7 @@ class RekorEntry:
         if kv is not None:
             kind = _field(kv, "kind", f"{where}.kindVersion")
             version = _field(kv, "version", f"{where}.kindVersion")
-            kind_version = f"{kind}/{version}"
+            kind_version = _writable(f"{kind}/{version}"[:200], f"{where}.kindVersion")
         itime_raw = data.get("integratedTime")
         itime = (
             None
@@ -462,7 +472,7 @@ def decode_body(body: bytes) -> DecodedBody:
         raise MalformedEntry(f"entry body is not JSON: {exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
         raise MalformedEntry("entry body is not a JSON object with a `kind`")
-    kind = f"{doc['kind']}/{doc.get('apiVersion', '?')}"[:200]
+    kind = _writable(f"{doc['kind']}/{doc.get('apiVersion', '?')}"[:200], "entry body kind")
     spec = doc.get("spec")
     if not isinstance(spec, dict):
         raise MalformedEntry(f"{kind} body has no `spec` object")

@@ -247,6 +247,8 @@ KEY_PROBLEMS = [
         "validFor ends (2024-01-01T00:00:00Z) before it starts",
     ),
     ("tlogs", _set("tlogs.0.logId.keyId", "AAAA"), "stated logId AAAA does not match the key"),
+    ("tlogs", _set("tlogs.0.baseUrl", 5), "baseUrl is a int, not a URL"),
+    ("tlogs", _set("tlogs.0.baseUrl", "https://r\ud800"), "surrogates not allowed"),
     ("ctlogs", _set("ctlogs.0.publicKey.validFor", []), "ctlogs[0].publicKey.validFor must be"),
 ]
 

@@ -99,6 +99,7 @@ BUNDLE_CASES = [
     ("logId", "abc", "tlogEntry.logId is not a JSON object"),
     ("canonicalizedBody", "%%%", "tlogEntry.canonicalizedBody is not valid base64"),
     ("kindVersion.kind", DELETE, "tlogEntry.kindVersion.kind is missing"),
+    ("kindVersion.kind", "dsse\ud800", "tlogEntry.kindVersion 'dsse\\ud800/0.0.1' holds text"),
     ("inclusionPromise", {}, "inclusionPromise.signedEntryTimestamp is missing"),
     ("inclusionProof.hashes", {}, "tlogEntry.inclusionProof.hashes must be a list"),
     ("inclusionProof.hashes", ["**"], "tlogEntry.inclusionProof.hashes[0] is not valid base64"),
@@ -137,6 +138,7 @@ BODY_ERRORS = [
     (b"[" * 5000 + b"]" * 5000, "entry body is JSON nested too deeply"),
     ([], "entry body is not a JSON object with a `kind`"),
     ({"kind": 5}, "entry body is not a JSON object with a `kind`"),
+    ({"kind": "x\udfff", "spec": {}}, "entry body kind 'x\\udfff/?' holds text no encoding"),
     ({"kind": "dsse", "apiVersion": "0.0.1", "spec": []}, "dsse/0.0.1 body has no `spec` object"),
 ]
 
