@@ -649,8 +649,10 @@ class LogInfo:
 
 def _shard(data: Mapping[str, Any], where: str) -> ShardInfo:
     tree_id = _field(data, "treeID", where)
-    if not isinstance(tree_id, (str, int)) or not str(tree_id).isdigit():
-        raise MalformedEntry(f"{where}.treeID must be a decimal tree ID, got {tree_id!r}")
+    text = str(tree_id) if isinstance(tree_id, str | int) and not isinstance(tree_id, bool) else ""
+    # A Trillian tree ID is an int64: ASCII digits, at most 20 of them.
+    if not (text.isascii() and text.isdigit() and len(text) <= 20):
+        raise MalformedEntry(f"{where}.treeID must be a decimal tree ID, got {_shown(tree_id)}")
     sth = _field(data, "signedTreeHead", where)
     if not isinstance(sth, str):
         raise MalformedEntry(f"{where}.signedTreeHead must be a string")

@@ -265,6 +265,14 @@ def test_checkpoint_with_surrogate_fails_the_check_not_the_run(signed: Signed) -
 
 LOG_INFO = [
     (
+        {"treeID": "9" * 5000, "treeSize": 1, "rootHash": "00" * 32, "signedTreeHead": "s"},
+        "log.treeID must be a decimal tree ID",
+    ),
+    (
+        {"treeID": "\u0661", "treeSize": 1, "rootHash": "00" * 32, "signedTreeHead": "s"},
+        "log.treeID must be a decimal tree ID",
+    ),
+    (
         {"treeID": "x1", "treeSize": 1, "rootHash": "00" * 32, "signedTreeHead": "s"},
         "log.treeID must be a decimal tree ID",
     ),

@@ -193,3 +193,13 @@ _VERIFIERS: dict[int, ProvenanceVerifier] = {}
 
 def _verifier(signed: Signed) -> ProvenanceVerifier:
     return _VERIFIERS.setdefault(id(signed), ProvenanceVerifier(signed.material()))
+
+
+@SETTINGS
+@given(doc=json_values)
+def test_log_info_raises_only_malformed_entry(doc: Any) -> None:
+    from forensics.rekor.entry import LogInfo
+
+    with contextlib.suppress(MalformedEntry):
+        info = LogInfo.from_json(doc)
+        info.shard_offsets()
