@@ -69,6 +69,8 @@ def collect(
     request_deadline: float = 120.0,
     deadline: float | None = None,
     allow_origins: Sequence[str] = (),
+    retries: int = 4,
+    backoff: float = 0.5,
     progress: bool = False,
     clock: Callable[[], datetime] = _now,
 ) -> Collected:
@@ -78,7 +80,8 @@ def collect(
 
     Every source goes through one capture layer (`forensics.collect.http.Fetcher`): `timeout`
     bounds each socket read, `request_deadline` each whole response, `deadline` (seconds) the
-    whole run; `allow_origins` lists origins besides the index's own from which provenance may
+    whole run; each request is retried `retries` times, waits doubling from `backoff` seconds;
+    `allow_origins` lists origins besides the index's own from which provenance may
     be fetched. When some request got no final answer the collection stays open, so re-running
     resumes it and asks only for what is missing.
     """
@@ -132,6 +135,8 @@ def collect(
             client,
             store,
             source="index",
+            retries=retries,
+            backoff=backoff,
             timeout=request_deadline,
             run_timeout=deadline,
             clock=clock,

@@ -11,6 +11,7 @@ resets need direct control over the socket, which WSGI frameworks hide.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html
 import importlib
 import json
@@ -811,6 +812,8 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception:
                 lab.errors.append(traceback.format_exc())
                 reply = _json(500, {"message": "lab server error (see LabServer.errors)"})
+            else:
+                reply = _conditional(method, reply, self.headers.get("If-None-Match"))
         self._send(reply, decision)
 
     def _send(self, reply: Reply, decision: FaultDecision) -> None:
@@ -847,6 +850,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.close()
         self.rfile.close()
         self.connection.close()
+
+
+def _conditional(method: str, reply: Reply, if_none_match: str | None) -> Reply:
+    """Strong ETag on every 200 GET (a digest of the body), and 304 when the client holds it.
+
+    Like PyPI's CDN: a client refreshing a case revalidates instead of downloading again.
+    """
+    if method != "GET" or reply.status != 200:
+        return reply
+    etag = f'"{hashlib.sha256(reply.body).hexdigest()[:32]}"'
+    reply.headers["ETag"] = etag
+    if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
+        return Reply(304, b"", reply.content_type, {"ETag": etag})
+    return reply
 
 
 def _headers(message: Message) -> dict[str, str]:

@@ -16,9 +16,10 @@ collection needs on top of the HTTP library:
 * a size cap on the decoded body, a total-time deadline per response (a server trickling a byte
   every few seconds never resets a read timeout, so the per-read timeout of the HTTP library
   is not enough) and an optional deadline for the whole run;
-* a per-origin breaker: after `breaker` consecutive requests to one origin got no answer, the
-  next ones are recorded as "no answer" without being sent, so a dead source costs seconds,
-  not hours of retries; any answer from the origin closes the breaker again.
+* a per-origin breaker: after `breaker` consecutive requests to one origin could not even
+  connect, the next ones are recorded as "no answer" without being sent, so a dead source
+  costs seconds, not hours of retries; any answer from the origin closes the breaker again
+  (resets, 5xx and timeouts of a live server never trip it: they cost their own request only).
 
 Redirects are followed here, not by the HTTP library, so that the 301 itself is evidence (PyPI
 answers a non-normalized project name with a 301; the store must show the whole chain).
@@ -128,6 +129,11 @@ class WireAnswer:
 class RetryableFailure(Exception):
     """A transport-level failure (timeout, reset, truncated body, deadline) worth another try."""
 
+    def __init__(self, message: str, *, connect: bool = False) -> None:
+        """`connect`: no connection could be made at all (refused, DNS, connect timeout)."""
+        super().__init__(message)
+        self.connect = connect
+
 
 class Wire(Protocol):
     """What the capture layer needs from an HTTP library: send one request, read it whole."""
@@ -224,6 +230,10 @@ class HttpxWire:
                         f"truncated body: {response.num_bytes_downloaded} of {declared} bytes"
                     )
                 return WireAnswer(status, dict(response.headers.items()), b"".join(chunks))
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise RetryableFailure(
+                f"{type(exc).__name__}: {str(exc) or 'no detail'}", connect=True
+            ) from exc
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             # RemoteProtocolError covers "peer closed connection without sending complete
             # message body" (a truncated response) and a server that hung up before answering.
@@ -267,7 +277,11 @@ class RequestsWire:
                 allow_redirects=False,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise RetryableFailure(f"{type(exc).__name__}: {exc}") from exc
+            reason = getattr(exc.args[0], "reason", None) if exc.args else None
+            connect = isinstance(exc, requests.ConnectTimeout) or isinstance(
+                reason, urllib3.exceptions.NewConnectionError
+            )
+            raise RetryableFailure(f"{type(exc).__name__}: {exc}", connect=connect) from exc
         except requests.exceptions.InvalidURL as exc:
             raise SourceResponseError(f"not a usable URL: {url!r}: {exc}", url=url) from exc
         except requests.RequestException as exc:
@@ -363,8 +377,9 @@ class Fetcher:
 
         `timeout` is the total time one response may take (connect to last byte);
         `run_timeout` the total time of every request this fetcher and its `derive()`d
-        siblings send; `breaker` the consecutive unanswered requests that close an origin
-        (0: never); `conditional` revalidates stored answers with `If-None-Match`.
+        siblings send; `breaker` the consecutive requests that could not connect after which
+        an origin is given up (0: never); `conditional` revalidates stored answers with
+        `If-None-Match`.
         """
         if retries < 0 or backoff < 0 or max_backoff < 0 or max_bytes <= 0 or timeout <= 0:
             raise UsageError(
@@ -550,8 +565,8 @@ class Fetcher:
                     method,
                     url,
                     body,
-                    f"{url} was not asked: {host} gave no answer to {self.breaker} requests "
-                    "in a row",
+                    f"{url} was not asked: no connection to {host} could be made for "
+                    f"{self.breaker} requests in a row",
                     hint=hint,
                 )
             deadline = time.monotonic() + self.timeout
@@ -579,8 +594,13 @@ class Fetcher:
                 )
             except RetryableFailure as exc:
                 if attempt > self.retries or not self._wait(self._backoff_delay(attempt)):
-                    with self._shared.lock:
-                        self._shared.failures[host] = self._shared.failures.get(host, 0) + 1
+                    if exc.connect:
+                        # Only "cannot connect at all" counts towards the breaker: a source
+                        # that accepts connections but fails some paths is flaky, not dead,
+                        # and each of its requests keeps its own retries.
+                        with self._shared.lock:
+                            failures = self._shared.failures
+                            failures[host] = failures.get(host, 0) + 1
                     raise self._no_answer(
                         method,
                         url,

@@ -15,7 +15,7 @@ import pytest
 from forensics.collect.http import Fetcher
 from forensics.collect.pypi import PyPICollector
 from forensics.collect.pypi_parse import load_index_snapshot, provenance_response
-from forensics.errors import InputError, SourceResponseError, SourceUnavailable
+from forensics.errors import InputError, SourceResponseError
 from forensics.evidence.store import EvidenceStore, StoredResponse
 from forensics.models import Pep740Support, ProvenanceKey
 from forensics_lab._tinyworld import HOSTILE_FILENAME, HOSTILE_SUMMARY, HOSTILE_YANK
