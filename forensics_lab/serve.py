@@ -136,6 +136,8 @@ class LabServer:
         self.pep740 = pep740
         self.relative_urls = relative_urls
         self.faults = faults
+        self._visible_cache: list[tuple[WorldRelease, list[WorldFile]]] | None = None
+        self._files_cache: dict[tuple[str, str], WorldFile] = {}
         self.errors: list[str] = []
         """Tracebacks of requests the lab itself failed to answer (a lab bug, never a fault)."""
         self._injector = FaultInjector(faults)
@@ -261,7 +263,21 @@ class LabServer:
     # -- the index as it stood at as_of --------------------------------------------------------
 
     def _visible(self) -> list[tuple[WorldRelease, list[WorldFile]]]:
-        """Releases and files the index lists: deleted releases vanish, later uploads are hidden."""
+        """Releases and files the index lists: deleted releases vanish, later uploads are hidden.
+
+        Computed once (the world and `as_of` never change while serving): recomputing it for
+        every Integrity API request made the lab, not the collector, the bottleneck of large
+        histories (O(releases) per request).
+        """
+        cached = self._visible_cache
+        if cached is None:
+            cached = self._visible_cache = self._compute_visible()
+            self._files_cache = {
+                (rel.version, f.filename): f for rel, files in cached for f in files
+            }
+        return cached
+
+    def _compute_visible(self) -> list[tuple[WorldRelease, list[WorldFile]]]:
         out = []
         for rel in self.world.releases:
             if self.as_of is None:
@@ -480,12 +496,8 @@ class LabServer:
     # -- PyPI Integrity API and downloads ----------------------------------------------------------
 
     def _visible_file(self, version: str, filename: str) -> WorldFile | None:
-        for rel, files in self._visible():
-            if rel.version == version:
-                for f in files:
-                    if f.filename == filename:
-                        return f
-        return None
+        self._visible()
+        return self._files_cache.get((version, filename))
 
     def _integrity(self, parts: list[str], accept: str | None) -> Reply:
         if len(parts) != 4 or parts[3] != "provenance":
