@@ -178,3 +178,17 @@ def test_the_rekor_client_shares_the_capture_layer(
     assert server.request_count("/api/v1/log") == 2  # one 503, one retry
     [stored] = [r for r in store.responses() if r.source == "rekor"]
     assert stored.status == 200
+
+
+def test_cli_refuses_a_bad_origin_or_deadline_before_any_request(
+    serve: Serve, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from forensics.cli import main
+
+    server = serve()
+    base = ["investigate", "demo-pkg", "--index-url", server.url, "--no-progress"]
+    assert main([*base, "--allow-origin", "https://evil.example/some/path"]) == 2
+    assert "is not an origin" in capsys.readouterr().err
+    assert main([*base, "--deadline", "0"]) == 2
+    assert "--deadline must be a positive" in capsys.readouterr().err
+    assert server.request_count() == 0
