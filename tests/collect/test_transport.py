@@ -16,11 +16,11 @@ import requests
 
 from forensics.collect.http import Fetcher, RequestsWire, allowed_origins, origin
 from forensics.collect.pypi import PyPICollector
-from forensics.errors import SourceUnavailable, UsageError
+from forensics.errors import SourceResponseError, SourceUnavailable, UsageError
 from forensics.evidence.store import NO_ANSWER, EvidenceStore
 from forensics.rekor.client import RekorClient
 from forensics_lab.serve import FaultPlan, LabServer
-from tests.collect.support import NOW, Clock
+from tests.collect.support import NOW, Clock, RawServer
 
 JSON = "/pypi/demo-pkg/json"
 Serve = Callable[..., LabServer]
@@ -192,3 +192,19 @@ def test_cli_refuses_a_bad_origin_or_deadline_before_any_request(
     assert main([*base, "--deadline", "0"]) == 2
     assert "--deadline must be a positive" in capsys.readouterr().err
     assert server.request_count() == 0
+
+
+def test_a_redirect_off_the_allowed_origins_is_not_followed(
+    store: EvidenceStore, client: httpx.Client, raw_server: Callable[[bytes | None], RawServer]
+) -> None:
+    server = raw_server(
+        b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/latest/meta-data/\r\n"
+        b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    fetcher = Fetcher(client, store, source="index")
+    with pytest.raises(SourceResponseError, match="outside the allowed origins"):
+        fetcher.get(
+            server.url + "/integrity/x/1/x.tar.gz/provenance", origins=frozenset({server.url})
+        )
+    assert fetcher.sent == 1  # the 302 only; the metadata address was never asked
+    assert [r.status for r in store.responses()] == [302]
