@@ -24,6 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _collection import served, timed_collect
+
 
 def _mb(n: int) -> str:
     return f"{n / 1_000_000:.2f} MB"
@@ -33,18 +36,18 @@ def _dir_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
-def run(releases: int, files_per_release: int, seed: int, concurrency: int, work: Path) -> int:
+def run(
+    releases: int, files_per_release: int, seed: int, concurrency: int, work: Path, latency: float
+) -> int:
     """Run every step in `work` and print one figure per line; 0 when the run is sound."""
     # Imported here so `--help` is instant and the import cost is not inside any timing.
     import forensics
     from forensics.analysis import analyze, file_provenance
-    from forensics.api import collect
     from forensics.collect.pypi_parse import load_index_snapshot
     from forensics.evidence import EvidenceStore
     from forensics.models import ProvenanceStatus
     from forensics.trust import TrustMaterial
     from forensics_lab.build import build_world
-    from forensics_lab.serve import LabServer
     from forensics_lab.synth import synthesize
 
     n_files = releases * files_per_release
@@ -60,25 +63,19 @@ def run(releases: int, files_per_release: int, seed: int, concurrency: int, work
 
     trust = TrustMaterial.load(world / "trusted_root.json")
     case = work / "case"
-    with LabServer(world) as server, EvidenceStore.open(case) as store:
-        t0 = time.perf_counter()
-        collect(
-            scenario.project,
-            store,
-            index_url=server.url,
-            rekor_url=server.url,
-            trust=trust,
-            concurrency=concurrency,
-        )
-        t_collect = time.perf_counter() - t0
-        requests = server.request_count()
+    # The lab serves from its own process (like a remote API; `--latency` per request), so the
+    # collector does not share an interpreter lock with the server it measures.
+    with served(world, latency) as url:
+        collected = timed_collect(world, scenario.project, case, url, concurrency)
+    if collected.problems:
+        print(f"UNSOUND RUN: {collected.problems} request(s) got no final answer")
+        return 1
+    with EvidenceStore.open(case) as store:
         stored = sum(len(r.body()) for r in store.responses())
-        if server.errors:
-            print(f"the lab failed {len(server.errors)} request(s):\n{server.errors[0]}")
-            return 1
         print(
-            f"collect over loopback: {t_collect:.2f} s, {requests} requests, "
+            f"collect over loopback: {collected.seconds:.2f} s, {collected.sent} requests, "
             f"{_mb(stored)} of responses stored ({_mb(_dir_bytes(case))} case on disk)"
+            + (f", {latency:g} ms latency per request" if latency else "")
         )
 
         t0 = time.perf_counter()
@@ -162,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files-per-release", type=int, default=2, help="default 2")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--concurrency", type=int, default=8, help="collector connections")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, metavar="MS", help="lab latency per request"
+    )
     args = parser.parse_args(argv)
     if args.releases < 1:
         parser.error(f"--releases must be at least 1, got {args.releases}")
@@ -171,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("XDG_DATA_HOME", str(Path(tmp) / "xdg-data"))
         try:
             return run(
-                args.releases, args.files_per_release, args.seed, args.concurrency, Path(tmp)
+                args.releases,
+                args.files_per_release,
+                args.seed,
+                args.concurrency,
+                Path(tmp),
+                args.latency,
             )
         except ValueError as exc:  # synthesize() refuses out-of-range sizes with a clear message
             print(f"error: {exc}", file=sys.stderr)

@@ -16,7 +16,7 @@ from forensics.collect.github_parse import GitHubView, github_targets, load_gith
 from forensics.collect.pypi_parse import IndexSnapshot, load_index_snapshot, provenance_response
 from forensics.detectors import AnalysisContext, Requirement, run_detectors
 from forensics.errors import EvidenceError
-from forensics.evidence import CaseMeta, EvidenceStore
+from forensics.evidence import NO_ANSWER, CaseMeta, EvidenceStore
 from forensics.intel import IntelSeed, parse_intel
 from forensics.models import (
     DistFile,
@@ -114,6 +114,10 @@ def file_provenance(
             f"provenance was not collected ({dist.provenance_url})",
         )
     ev = resp.evidence(note="Integrity API provenance")
+    if resp.status == NO_ANSWER:
+        # Refused (foreign origin) or unanswered after retries: the record says why.
+        reason = resp.body()[:300].decode("utf-8", "replace")
+        return FileProvenance(ProvenanceStatus.UNKNOWN, reason, (), ev)
     if resp.status == 404:
         return FileProvenance(
             ProvenanceStatus.ABSENT,

@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -17,6 +19,9 @@ from forensics.errors import EvidenceError, InputError, UsageError
 from forensics.evidence import CaseMeta, EvidenceStore
 from forensics.intel import parse_intel
 from forensics.trust import TrustMaterial
+
+if TYPE_CHECKING:
+    from forensics.collect.http import Fetcher
 
 DEFAULT_INDEX_URL = "https://pypi.org"
 USER_AGENT = "provenance-forensics/0.1 (+https://github.com/provenance-forensics)"
@@ -31,6 +36,25 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Collected:
+    """What one `collect()` run did over the network."""
+
+    sent: int
+    """Requests sent (attempts, retries included), every source together."""
+    reused: int
+    """Requests answered from the case (resume: already answered definitively)."""
+    revalidated: int
+    """Requests answered `304 Not Modified` (held bytes re-recorded)."""
+    problems: tuple[str, ...]
+    """Requests refused (foreign origin) or left without a final answer, one line each."""
+
+    @property
+    def complete(self) -> bool:
+        """True when every request got a final answer (the collection was closed)."""
+        return not self.problems
+
+
 def collect(
     project: str,
     store: EvidenceStore,
@@ -42,15 +66,31 @@ def collect(
     trust: TrustMaterial | None = None,
     concurrency: int = 8,
     timeout: float = 20.0,
+    request_deadline: float = 120.0,
+    deadline: float | None = None,
+    allow_origins: Sequence[str] = (),
+    retries: int = 4,
+    backoff: float = 0.5,
     progress: bool = False,
     clock: Callable[[], datetime] = _now,
-) -> None:
+) -> Collected:
     """Fetch everything the analysis needs into the case (resumable): the index; with
     `rekor_url`, the transparency-log entries the recovery asks for; with `github_url`, the
-    commits, runs and tags the attestations name."""
-    from forensics.collect.http import Fetcher
+    commits, runs and tags the attestations name.
+
+    Every source goes through one capture layer (`forensics.collect.http.Fetcher`): `timeout`
+    bounds each socket read, `request_deadline` each whole response, `deadline` (seconds) the
+    whole run; each request is retried `retries` times, waits doubling from `backoff` seconds;
+    `allow_origins` lists origins besides the index's own from which provenance may
+    be fetched. When some request got no final answer the collection stays open, so re-running
+    resumes it and asks only for what is missing.
+    """
+    from forensics.collect.http import Fetcher, allowed_origins
     from forensics.collect.pypi import PyPICollector
 
+    if concurrency < 1:
+        raise UsageError(f"concurrency must be at least 1, got {concurrency}")
+    origins = allowed_origins(index_url, allow_origins)  # refuse a bad origin before any I/O
     meta = store.read_meta()
     if meta is not None and meta.project != project:
         raise UsageError(
@@ -89,21 +129,63 @@ def collect(
             notes=meta.notes if meta else (),
         )
     )
-    limits = httpx.Limits(max_connections=max(concurrency, 1))
-    with httpx.Client(
-        timeout=timeout, headers={"User-Agent": USER_AGENT}, limits=limits, follow_redirects=False
-    ) as client:
-        fetcher = Fetcher(client, store, source="index", clock=clock)
-        PyPICollector(fetcher, index_url, concurrency=concurrency, progress=progress).collect(
-            project
+    problems: list[str] = []
+    with _http_client(concurrency, timeout) as client:
+        fetcher = Fetcher(
+            client,
+            store,
+            source="index",
+            retries=retries,
+            backoff=backoff,
+            timeout=request_deadline,
+            run_timeout=deadline,
+            clock=clock,
         )
+        summary = PyPICollector(
+            fetcher, index_url, concurrency=concurrency, progress=progress, allow_origins=origins
+        ).collect(project)
+        problems += summary.problems
+        fetchers = [fetcher]
         if rekor_url:
             with _status(progress, f"asking the transparency log at {rekor_url}"):
-                _collect_rekor(store, rekor_url, trust, timeout=timeout, clock=clock)
+                rekor_problems, rekor_fetcher = _collect_rekor(
+                    store, fetcher, rekor_url, trust, timeout=timeout, concurrency=concurrency
+                )
+                problems += rekor_problems
+                fetchers.append(rekor_fetcher)
         if github_url:
             with _status(progress, f"asking GitHub at {github_url}"):
-                _collect_github(store, client, github_url, trust, clock)
-    store.finish_collection(clock())
+                github = fetcher.derive(client, source="github")
+                fetchers.append(github)
+                problems += _collect_github(store, github, github_url, trust, concurrency)
+    if not problems:
+        store.finish_collection(clock())
+    return Collected(
+        sent=sum(f.sent for f in fetchers),
+        reused=sum(f.reused for f in fetchers),
+        revalidated=sum(f.revalidated for f in fetchers),
+        problems=tuple(problems),
+    )
+
+
+def _http_client(concurrency: int, timeout: float) -> httpx.Client:
+    """One keep-alive pool per origin, `concurrency` connections, HTTP/2 where offered."""
+    try:
+        import h2  # noqa: F401  (optional: httpx speaks HTTP/2 only with it)
+
+        http2 = True
+    except ImportError:
+        http2 = False
+    limits = httpx.Limits(
+        max_connections=max(concurrency, 1), max_keepalive_connections=max(concurrency, 1)
+    )
+    return httpx.Client(
+        timeout=timeout,
+        headers={"User-Agent": USER_AGENT},
+        limits=limits,
+        follow_redirects=False,
+        http2=http2,
+    )
 
 
 def _status(enabled: bool, message: str) -> contextlib.AbstractContextManager[object]:
@@ -117,14 +199,19 @@ def _status(enabled: bool, message: str) -> contextlib.AbstractContextManager[ob
 
 def _collect_rekor(
     store: EvidenceStore,
+    fetcher: Fetcher,
     rekor_url: str,
     trust: TrustMaterial,
     *,
     timeout: float,
-    clock: Callable[[], datetime],
-) -> None:
-    """Ask the log what the analysis will replay: same inputs, live client, answers stored."""
+    concurrency: int,
+) -> tuple[list[str], Fetcher]:
+    """Ask the log what the analysis will replay: same inputs, live client, answers stored.
+
+    Returns one line per log request that got no answer (the replay reports them too) and the
+    fetcher that carried the log's requests (for its counters)."""
     import requests
+    from requests.adapters import HTTPAdapter
 
     from forensics.analysis import index_provenance, load_case_intel
     from forensics.rekor.client import RekorClient
@@ -136,34 +223,42 @@ def _collect_rekor(
     inputs = rekor_inputs(snapshot.files, provenance, snapshot.versions, store)
     with requests.Session() as session:
         session.headers["User-Agent"] = USER_AGENT
-        client = RekorClient(session, rekor_url, store=store, timeout=timeout, clock=clock)
-        gather(
+        # requests keeps at most pool_maxsize connections per host (default 10): size it to the
+        # concurrency so that every worker reuses a kept-alive connection.
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(concurrency, 1))
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        client = RekorClient(session, rekor_url, store=store, timeout=timeout, fetcher=fetcher)
+        gathered = gather(
             client,
             sans=inputs.sans,
             digests=inputs.digests,
             intel=load_case_intel(store, meta),
             embedded_indexes=inputs.embedded_indexes,
             checkpoints=inputs.checkpoints,
+            concurrency=concurrency,
         )
+    unanswered = [p for p in gathered.problems if "could not be checked: log unreachable" in p]
+    return unanswered, client.fetcher
 
 
 def _collect_github(
     store: EvidenceStore,
-    client: httpx.Client,
+    fetcher: Fetcher,
     github_url: str,
     trust: TrustMaterial,
-    clock: Callable[[], datetime],
-) -> None:
+    concurrency: int,
+) -> list[str]:
     """Fetch the commits, runs and tags that the (served and recovered) attestations name."""
     from forensics.analysis import read_evidence
     from forensics.collect.github import GitHubCollector
     from forensics.collect.github_parse import github_targets
-    from forensics.collect.http import Fetcher
 
     ev = read_evidence(store, trust, with_github=False)
     commits, runs, repos = github_targets(ev.attested_claims())
-    fetcher = Fetcher(client, store, source="github", clock=clock)
-    GitHubCollector(fetcher, github_url).collect(commits, runs, repos)
+    return GitHubCollector(fetcher, github_url, concurrency=concurrency).collect(
+        commits, runs, repos
+    )
 
 
 def investigate(
@@ -179,6 +274,8 @@ def investigate(
     intel: str | os.PathLike[str] | None = None,
     concurrency: int = 8,
     progress: bool = False,
+    allow_origins: Sequence[str] = (),
+    deadline: float | None = None,
 ) -> Investigation:
     """Investigate a project: collect into `case` (a temporary one if None) unless `offline`,
     then analyse the case as of `as_of` (default: the case's last retrieval time)."""
@@ -210,6 +307,8 @@ def investigate(
                     trust=trust,
                     concurrency=concurrency,
                     progress=progress,
+                    allow_origins=allow_origins,
+                    deadline=deadline,
                 )
             return analyze(store, as_of=as_of, trust=trust)
 

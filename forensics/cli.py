@@ -75,6 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inv.add_argument("--concurrency", type=int, default=8)
     inv.add_argument("--no-progress", action="store_true")
+    inv.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also fetch provenance from this origin (scheme://host[:port]); by default only "
+        "URLs on the index's own origin are fetched (repeatable)",
+    )
+    inv.add_argument(
+        "--deadline",
+        type=float,
+        metavar="SECONDS",
+        help="stop sending requests after this long; what is missing is reported, and "
+        "re-running with --case resumes",
+    )
 
     ver = sub.add_parser("verify", help="verify one distribution file against its provenance")
     ver.add_argument("dist", type=Path)
@@ -143,6 +158,8 @@ def cmd_investigate(args: argparse.Namespace) -> int:
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if args.deadline is not None and not args.deadline > 0:
+        raise UsageError(f"--deadline must be a positive number of seconds, got {args.deadline}")
     inv = investigate(
         args.project,
         index_url=args.index_url,
@@ -155,6 +172,8 @@ def cmd_investigate(args: argparse.Namespace) -> int:
         intel=args.intel,
         concurrency=args.concurrency,
         progress=not args.no_progress and sys.stderr.isatty(),
+        allow_origins=args.allow_origin,
+        deadline=args.deadline,
     )
     fmt = Format(args.format)
     color = fmt is Format.TEXT and args.output is None and sys.stdout.isatty()

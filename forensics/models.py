@@ -222,7 +222,7 @@ class AttestationResult:
     """Empty when verified; otherwise the specific failed check."""
     publisher: Publisher | None
     claims: Mapping[str, str]
-    """Fulcio claims by name (see `forensics.provenance.claims.CLAIM_NAMES`)."""
+    """Fulcio claims by name (see `forensics.primitives.CLAIM_NAMES`)."""
     certificate: CertificateFacts | None
     subject_name: str | None
     subject_sha256: str | None

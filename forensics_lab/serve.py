@@ -11,6 +11,7 @@ resets need direct control over the socket, which WSGI frameworks hide.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html
 import importlib
 import json
@@ -135,6 +136,8 @@ class LabServer:
         self.pep740 = pep740
         self.relative_urls = relative_urls
         self.faults = faults
+        self._visible_cache: list[tuple[WorldRelease, list[WorldFile]]] | None = None
+        self._files_cache: dict[tuple[str, str], WorldFile] = {}
         self.errors: list[str] = []
         """Tracebacks of requests the lab itself failed to answer (a lab bug, never a fault)."""
         self._injector = FaultInjector(faults)
@@ -260,7 +263,21 @@ class LabServer:
     # -- the index as it stood at as_of --------------------------------------------------------
 
     def _visible(self) -> list[tuple[WorldRelease, list[WorldFile]]]:
-        """Releases and files the index lists: deleted releases vanish, later uploads are hidden."""
+        """Releases and files the index lists: deleted releases vanish, later uploads are hidden.
+
+        Computed once (the world and `as_of` never change while serving): recomputing it for
+        every Integrity API request made the lab, not the collector, the bottleneck of large
+        histories (O(releases) per request).
+        """
+        cached = self._visible_cache
+        if cached is None:
+            cached = self._visible_cache = self._compute_visible()
+            self._files_cache = {
+                (rel.version, f.filename): f for rel, files in cached for f in files
+            }
+        return cached
+
+    def _compute_visible(self) -> list[tuple[WorldRelease, list[WorldFile]]]:
         out = []
         for rel in self.world.releases:
             if self.as_of is None:
@@ -479,12 +496,8 @@ class LabServer:
     # -- PyPI Integrity API and downloads ----------------------------------------------------------
 
     def _visible_file(self, version: str, filename: str) -> WorldFile | None:
-        for rel, files in self._visible():
-            if rel.version == version:
-                for f in files:
-                    if f.filename == filename:
-                        return f
-        return None
+        self._visible()
+        return self._files_cache.get((version, filename))
 
     def _integrity(self, parts: list[str], accept: str | None) -> Reply:
         if len(parts) != 4 or parts[3] != "provenance":
@@ -811,6 +824,8 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception:
                 lab.errors.append(traceback.format_exc())
                 reply = _json(500, {"message": "lab server error (see LabServer.errors)"})
+            else:
+                reply = _conditional(method, reply, self.headers.get("If-None-Match"))
         self._send(reply, decision)
 
     def _send(self, reply: Reply, decision: FaultDecision) -> None:
@@ -847,6 +862,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.close()
         self.rfile.close()
         self.connection.close()
+
+
+def _conditional(method: str, reply: Reply, if_none_match: str | None) -> Reply:
+    """Strong ETag on every 200 GET (a digest of the body), and 304 when the client holds it.
+
+    Like PyPI's CDN: a client refreshing a case revalidates instead of downloading again.
+    """
+    if method != "GET" or reply.status != 200:
+        return reply
+    etag = f'"{hashlib.sha256(reply.body).hexdigest()[:32]}"'
+    reply.headers["ETag"] = etag
+    if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
+        return Reply(304, b"", reply.content_type, {"ETag": etag})
+    return reply
 
 
 def _headers(message: Message) -> dict[str, str]:

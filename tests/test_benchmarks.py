@@ -66,3 +66,25 @@ def test_bench_verify_on_real_data(real_data: Path) -> None:
     assert re.search(r"^corpus: \d+ files, \d+ attestations", proc.stdout, re.M)
     assert re.search(r"^ratio pypi-attestations/ours: [\d.]+$", proc.stdout, re.M)
     assert "DISAGREEMENT" not in proc.stdout
+
+
+def test_bench_collect_prints_json_lines_with_a_baseline() -> None:
+    import json
+
+    proc = _run(
+        str(BENCHMARKS / "bench_collect.py"),
+        "--releases",
+        "6",
+        "--baseline-releases",
+        "3",
+        "--latency",
+        "1",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    keys = ["name", "value", "unit", "baseline", "baseline_value", "ratio"]
+    assert all(list(r) == keys for r in records)
+    [main] = [r for r in records if r["name"] == "collect.6x2.latency1ms"]
+    assert main["unit"] == "s" and main["baseline_value"] > 0 and main["ratio"] > 0
+    assert "extrapolated by request count" in main["baseline"]

@@ -9,10 +9,10 @@ Answers are parsed by `forensics.collect.github_parse` from the evidence store, 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from forensics.collect.http import Fetcher
 from forensics.errors import SourceError
-from forensics.evidence import NO_ANSWER
 
 DEFAULT_GITHUB_API = "https://api.github.com"
 ACCEPT = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -36,10 +36,14 @@ def tags_url(base: str, repo: str) -> str:
 class GitHubCollector:
     """Fetch the GitHub objects named by attestation claims into the evidence store."""
 
-    def __init__(self, fetcher: Fetcher, base_url: str = DEFAULT_GITHUB_API) -> None:
-        """`fetcher` carries the client, retries and the store."""
+    def __init__(
+        self, fetcher: Fetcher, base_url: str = DEFAULT_GITHUB_API, *, concurrency: int = 8
+    ) -> None:
+        """`fetcher` carries the client, retries and the store; requests run `concurrency` at
+        a time."""
         self.fetcher = fetcher
         self.base_url = base_url.rstrip("/")
+        self.concurrency = max(1, concurrency)
 
     def collect(
         self,
@@ -49,24 +53,21 @@ class GitHubCollector:
     ) -> list[str]:
         """Fetch (repo, sha) commits, (repo, id) runs and each repository's tags.
 
-        Returns the problems met; an unreachable GitHub is recorded as an answer with status 0,
-        so offline re-analysis reports the same gap instead of a silent one.
+        Returns the problems met, in request order; a request that got no answer is stored by
+        the fetcher as a "no answer" record (status 0), so offline re-analysis reports the same
+        gap instead of a silent one.
         """
         urls = [tags_url(self.base_url, r) for r in sorted(set(repositories))]
         urls += [commit_url(self.base_url, r, s) for r, s in sorted(set(commits))]
         urls += [run_url(self.base_url, r, i) for r, i in sorted(set(runs))]
-        problems = []
-        for url in urls:
+
+        def fetch(url: str) -> str | None:
             try:
                 self.fetcher.get(url, headers=ACCEPT)
             except SourceError as exc:
-                problems.append(exc.message)
-                self.fetcher.store.put_response(
-                    source="github",
-                    url=url,
-                    status=NO_ANSWER,
-                    headers={},
-                    body=exc.message.encode(),
-                    retrieved_at=self.fetcher.clock(),
-                )
-        return problems
+                return exc.message
+            return None
+
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            outcomes = list(pool.map(fetch, urls))
+        return [problem for problem in outcomes if problem is not None]

@@ -2,7 +2,12 @@
 
 Order: the JSON API (following PyPI's 301 to the normalized name), the Simple API with the JSON
 media type, then, for each file whose Simple entry carries a provenance URL, the Integrity API,
-fetched by a bounded thread pool. The collector decides *what* to fetch from the stored answers
+fetched by a bounded thread pool. A provenance URL is fetched only when it stays on the index's
+origin (or an origin the user allowed): the index is untrusted input, and a URL pointing
+elsewhere would make the collector send requests the attacker chose (request forgery). Such a
+URL is recorded as a "no answer" record with the reason, never requested. One object that
+cannot be fetched costs that file only (its provenance becomes unknown, with the reason); the
+others are collected. The collector decides *what* to fetch from the stored answers
 through `load_index_snapshot`, the same parser the analysis uses, so what is collected and what
 is analysed cannot drift apart. The caller owns the collection lifecycle and case.json
 (`forensics.api.collect`): a failed run leaves the collection open, and the next run resumes it.
@@ -11,7 +16,7 @@ is analysed cannot drift apart. The caller owns the collection lifecycle and cas
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from forensics.collect.http import Fetcher, is_retryable
+from forensics.collect.http import Fetcher, allowed_origins, is_retryable, origin
 from forensics.collect.pypi_parse import (
     INTEGRITY_MEDIA,
     SIMPLE_JSON_MEDIA,
@@ -31,7 +36,7 @@ from forensics.collect.pypi_parse import (
     simple_api_url,
 )
 from forensics.errors import SourceError, SourceUnavailable, UsageError
-from forensics.evidence.store import StoredResponse
+from forensics.evidence.store import NO_ANSWER, StoredResponse
 from forensics.models import DistFile, Pep740Support
 
 
@@ -48,6 +53,8 @@ class CollectSummary:
     """Requests sent over the network by this run (retries included)."""
     reused: int
     """Requests answered from the store of a resumed collection."""
+    problems: tuple[str, ...] = ()
+    """Per-file problems: URLs refused (foreign origin) or left without a final answer."""
 
     @property
     def pep740(self) -> Pep740Support:
@@ -65,12 +72,16 @@ class PyPICollector:
         *,
         concurrency: int = 8,
         progress: bool | None = None,
+        allow_origins: Iterable[str] = (),
     ) -> None:
-        """`progress=True` shows a rich progress bar on stderr for the Integrity API fetches."""
+        """`progress=True` shows a rich progress bar on stderr for the Integrity API fetches;
+        `allow_origins` are origins (`https://host[:port]`) besides the index's own from which
+        provenance may be fetched."""
         if concurrency < 1:
             raise UsageError(f"concurrency must be at least 1, got {concurrency}")
         self.fetcher = fetcher
         self.base_url = check_base_url(base_url)
+        self.origins = allowed_origins(self.base_url, allow_origins)
         self.concurrency = concurrency
         self.progress = bool(progress)
 
@@ -78,8 +89,10 @@ class PyPICollector:
         """Fetch and store everything the analysis needs about `project`.
 
         Raises `SourceResponseError` when the project does not exist (the 404 is stored first)
-        and `SourceUnavailable` when some answers could not be fetched after retries (every
-        other answer is stored; re-running resumes and fetches only what is missing).
+        and `SourceUnavailable` when the JSON or Simple API could not be fetched after retries.
+        A provenance object that could not be fetched (or was refused: foreign origin) is a
+        per-file problem in the summary, never an abort; re-running resumes and asks only for
+        what has no final answer yet.
         """
         normalized = check_project_name(project)
         store = self.fetcher.store
@@ -99,15 +112,7 @@ class PyPICollector:
         # Raises "project not found" for a stored 404 and names a malformed JSON body.
         snapshot = load_index_snapshot(store, self.base_url, project)
         targets = [f for f in snapshot.files if f.provenance_url]
-        statuses, failures = self._fetch_provenance(targets)
-        if failures:
-            listed = "; ".join(failures[:5]) + (" ..." if len(failures) > 5 else "")
-            raise SourceUnavailable(
-                f"{len(failures)} of {len(targets)} provenance objects could not be fetched: "
-                f"{listed}",
-                url=self.base_url,
-                hint="re-run the collection: stored answers are kept and not fetched again",
-            )
+        statuses, problems = self._fetch_provenance(targets)
         return CollectSummary(
             project=normalized,
             base_url=self.base_url,
@@ -115,29 +120,48 @@ class PyPICollector:
             provenance_statuses=dict(sorted(statuses.items())),
             sent=self.fetcher.sent - sent0,
             reused=self.fetcher.reused - reused0,
+            problems=tuple(problems),
         )
 
     def _fetch_provenance(self, targets: list[DistFile]) -> tuple[Counter[int], list[str]]:
         statuses: Counter[int] = Counter()
         failures: list[str] = []
-        if not targets:
-            return statuses, failures
+        allowed: list[DistFile] = []
+        for dist in targets:
+            url = str(dist.provenance_url)
+            if origin(url) in self.origins:
+                allowed.append(dist)
+                continue
+            reason = (
+                f"provenance not fetched: {url} is not on the index's origin "
+                f"({', '.join(sorted(self.origins))}); allow its origin with --allow-origin "
+                "if it is legitimate"
+            )
+            failures.append(f"{dist.filename}: {reason}")
+            self.fetcher.record_refusal(url, reason)
+            statuses[NO_ANSWER] += 1
+        if not allowed:
+            return statuses, sorted(failures)
         headers = {"Accept": INTEGRITY_MEDIA}
         with (
-            self._progress(len(targets)) as advance,
+            self._progress(len(allowed)) as advance,
             ThreadPoolExecutor(max_workers=self.concurrency) as pool,
         ):
             futures = {
-                pool.submit(self.fetcher.get, str(f.provenance_url), headers=headers): f
-                for f in targets
+                pool.submit(
+                    self.fetcher.get, str(f.provenance_url), headers=headers, origins=self.origins
+                ): f
+                for f in allowed
             }
             for future in as_completed(futures):
                 dist = futures[future]
                 try:
                     status = future.result().status
                 except SourceError as exc:
-                    # One unreachable object must not lose the others: finish, then report.
+                    # One unreachable object costs that file only: the fetcher stored a "no
+                    # answer" record for it, which the analysis reports as unknown with reason.
                     failures.append(f"{dist.filename}: {exc.message}")
+                    statuses[NO_ANSWER] += 1
                     continue
                 finally:
                     advance()

@@ -260,8 +260,8 @@ def lookup_digest(
     if not search:
         return DigestLookup(sha256.lower().removeprefix("sha256:"), search, ())
     offsets = _offsets(reader)
-    # One GET per entry (not the batch POST): the same requests an investigation's recovery
-    # makes, so a case collected by `forensics investigate` can answer this offline.
+    # One GET per entry: offline, `RecordedRekor` answers it from the GET or, for a case that
+    # `forensics investigate` collected, from the batch retrieve answer that held the entry.
     entries = [reader.entry_by_uuid(u) for u in search.uuids]
     looks = tuple(
         Lookup(reader.base_url, verify_entry(e, keys, shard_offsets=offsets)) for e in entries

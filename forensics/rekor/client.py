@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any
 
 import requests
 
+from forensics.collect.http import Fetcher, RequestsWire, is_retryable
 from forensics.errors import OfflineMiss, SourceResponseError, SourceUnavailable
 from forensics.evidence.store import NO_ANSWER, EvidenceStore
 from forensics.rekor.entry import LogInfo, MalformedEntry, RekorEntry, split_entry_id
@@ -90,6 +91,12 @@ class _RekorReader:
         # offline reader must produce the very same bytes.
         body = None if payload is None else json.dumps(payload, sort_keys=True).encode()
         answer = self._fetch(method, url, body)
+        if is_retryable(answer.status):
+            raise SourceUnavailable(
+                f"log unreachable at {url}: still HTTP {answer.status} after retries "
+                f"({_rekor_message(answer.body)})",
+                url=url,
+            )
         if answer.status == 404:
             raise EntryNotFound(
                 f"{url} answered 404 Not Found",
@@ -152,30 +159,58 @@ class _RekorReader:
 
     def retrieve_entries(self, uuids: Sequence[str]) -> list[RekorEntry]:
         """`POST /api/v1/log/entries/retrieve` in batches of 10; entries in answer order."""
-        out: list[RekorEntry] = []
         ids = [u.strip().lower() for u in uuids]
-        for u in ids:
-            split_entry_id(u)
+        out: list[RekorEntry] = []
         for start in range(0, len(ids), RETRIEVE_BATCH):
-            batch = ids[start : start + RETRIEVE_BATCH]
-            answer, data = self._json("POST", "/api/v1/log/entries/retrieve", {"entryUUIDs": batch})
-            if not isinstance(data, list):
-                raise SourceResponseError(
-                    f"{answer.url} answered {type(data).__name__}, expected a list of entries",
-                    url=answer.url,
-                )
-            for i, item in enumerate(data):
-                try:
-                    # An item may hold several entries keyed by ID; one per UUID asked.
-                    if isinstance(item, Mapping) and len(item) > 1 and "body" not in item:
-                        out.extend(RekorEntry.from_rest({k: v}) for k, v in item.items())
-                    else:
-                        out.append(RekorEntry.from_rest(item))
-                except MalformedEntry as exc:
-                    raise SourceResponseError(
-                        f"{answer.url} item {i} is malformed: {exc.message}", url=answer.url
-                    ) from exc
+            out.extend(self.retrieve_batch(uuids=ids[start : start + RETRIEVE_BATCH]))
         return out
+
+    def retrieve_batch(
+        self, *, uuids: Sequence[str] = (), indexes: Sequence[int] = ()
+    ) -> list[RekorEntry]:
+        """One `POST /api/v1/log/entries/retrieve` for at most 10 UUIDs **or** global indexes.
+
+        Keys the log does not hold are simply absent from the answer (formats.md §6.2).
+        """
+        payload = self._batch_payload(uuids, indexes)
+        answer, data = self._json("POST", "/api/v1/log/entries/retrieve", payload)
+        if not isinstance(data, list):
+            raise SourceResponseError(
+                f"{answer.url} answered {type(data).__name__}, expected a list of entries",
+                url=answer.url,
+            )
+        out: list[RekorEntry] = []
+        for i, item in enumerate(data):
+            try:
+                # An item may hold several entries keyed by ID; one per UUID asked.
+                if isinstance(item, Mapping) and len(item) > 1 and "body" not in item:
+                    out.extend(RekorEntry.from_rest({k: v}) for k, v in item.items())
+                else:
+                    out.append(RekorEntry.from_rest(item))
+            except MalformedEntry as exc:
+                raise SourceResponseError(
+                    f"{answer.url} item {i} is malformed: {exc.message}", url=answer.url
+                ) from exc
+        return out
+
+    @staticmethod
+    def _batch_payload(uuids: Sequence[str], indexes: Sequence[int]) -> dict[str, Any]:
+        if bool(uuids) == bool(indexes):
+            raise MalformedEntry("a batch retrieve takes UUIDs or log indexes, not both or none")
+        keys: list[Any]
+        if uuids:
+            keys = [u.strip().lower() for u in uuids]
+            for u in keys:
+                split_entry_id(u)
+            name = "entryUUIDs"
+        else:
+            keys = [int(i) for i in indexes]
+            if any(i < 0 for i in keys):
+                raise MalformedEntry(f"log indexes must be >= 0, got {keys}")
+            name = "logIndexes"
+        if len(keys) > RETRIEVE_BATCH:
+            raise MalformedEntry(f"at most {RETRIEVE_BATCH} entries per retrieve, got {len(keys)}")
+        return {name: keys}
 
     def _search(self, query: dict[str, str]) -> SearchResult:
         try:
@@ -235,7 +270,12 @@ class _RekorReader:
 
 
 class RekorClient(_RekorReader):
-    """Live Rekor v1 client: retries, Retry-After, evidence capture, errors as ForensicsError."""
+    """Live Rekor v1 client over the one evidence-capturing transport (`forensics.collect.http`).
+
+    The wire is a `requests.Session`; retries, Retry-After, the size cap, deadlines, resume of an
+    interrupted collection and "no answer" records are the capture layer's, shared with the
+    index and GitHub collectors (pass `fetcher=` to share one collection's budget and lock).
+    """
 
     def __init__(
         self,
@@ -246,20 +286,37 @@ class RekorClient(_RekorReader):
         retries: int = 3,
         backoff: float = 0.5,
         timeout: float = 10,
+        deadline: float = 60.0,
         max_retry_after: float = 60.0,
+        max_bytes: int = 16 * 2**20,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
+        fetcher: Fetcher | None = None,
     ) -> None:
-        """`retries` is the number of attempts after the first; waits double from `backoff`."""
+        """`retries` is the number of attempts after the first; waits double from `backoff`.
+
+        `timeout` bounds each socket read, `deadline` each whole response; with `fetcher`
+        (a sibling from `Fetcher.derive`) the other knobs come from it.
+        """
         self.session = session
         self.base_url = base_url.rstrip("/")
-        self.store = store
-        self.retries = max(0, retries)
-        self.backoff = backoff
-        self.timeout = timeout
-        self.max_retry_after = max_retry_after
-        self.clock = clock
-        self.sleep = sleep
+        wire = RequestsWire(session, timeout=timeout)
+        if fetcher is not None:
+            self.fetcher = fetcher.derive(wire, source=SOURCE)
+        else:
+            self.fetcher = Fetcher(
+                wire,
+                store,
+                source=SOURCE,
+                retries=max(0, retries),
+                backoff=backoff,
+                max_backoff=max_retry_after,
+                max_bytes=max_bytes,
+                timeout=deadline,
+                clock=clock,
+                sleep=sleep,
+            )
+        self.store = self.fetcher.store
 
     @classmethod
     def production(cls, session: requests.Session, *, store: EvidenceStore | None) -> RekorClient:
@@ -272,66 +329,16 @@ class RekorClient(_RekorReader):
         return cls(session, "https://rekor.sigstage.dev", store=store)
 
     def _fetch(self, method: str, url: str, body: bytes | None) -> _Answer:
-        attempts = self.retries + 1
-        last_problem = ""
-        for attempt in range(attempts):
-            wait = self.backoff * (2**attempt)
-            try:
-                resp = self.session.request(
-                    method,
-                    url,
-                    data=body,
-                    headers={"Content-Type": "application/json"} if body is not None else None,
-                    timeout=self.timeout,
-                )
-                content = resp.content  # read fully here: truncation raises now, not later
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                # A body cut short of its Content-Length (IncompleteRead) surfaces as this one.
-                requests.exceptions.ChunkedEncodingError,
-            ) as exc:
-                last_problem = f"{type(exc).__name__}: {exc}"
-            except requests.RequestException as exc:
-                raise SourceUnavailable(f"request to {url} failed: {exc}", url=url) from exc
-            else:
-                answer = _Answer(resp.status_code, dict(resp.headers), content, url)
-                self._record(method, url, body, answer)
-                if resp.status_code == 429 or resp.status_code >= 500:
-                    last_problem = f"HTTP {resp.status_code}: {_rekor_message(content)}"
-                    retry_after = _retry_after(resp.headers.get("Retry-After"), self.clock())
-                    if retry_after is not None:
-                        # Honour the server, but a hostile or broken log must not stall an
-                        # investigation for hours: cap it.
-                        wait = min(retry_after, self.max_retry_after)
-                else:
-                    return answer
-            if attempt + 1 < attempts:
-                self.sleep(wait)
-        message = f"log unreachable at {url} after {attempts} attempts ({last_problem})"
-        # Record the failure itself (status 0: no HTTP answer), so that re-analysing the case
-        # offline meets the same outage instead of a silent gap.
-        self._record(method, url, body, _Answer(NO_ANSWER, {}, message.encode(), url))
-        raise SourceUnavailable(
-            message,
-            url=url,
-            hint="check the --rekor-url and your network; re-run later, or analyse the case "
-            "offline with what it already holds",
-        )
-
-    def _record(self, method: str, url: str, body: bytes | None, answer: _Answer) -> None:
-        if self.store is None:
-            return
-        self.store.put_response(
-            source=SOURCE,
-            url=url,
-            status=answer.status,
-            headers=answer.headers,
-            body=answer.body,
-            retrieved_at=self.clock(),
-            method=method,
-            request_body=body,
-        )
+        try:
+            stored = self.fetcher.request(method, url, body=body)
+        except SourceUnavailable as exc:
+            raise SourceUnavailable(
+                exc.message,
+                url=url,
+                hint="check the --rekor-url and your network; re-run later (the collection "
+                "resumes), or analyse the case offline with what it already holds",
+            ) from exc
+        return _Answer(stored.status, dict(stored.headers), stored.body(), url)
 
 
 class RecordedRekor(_RekorReader):
@@ -341,6 +348,57 @@ class RecordedRekor(_RekorReader):
         """Answer from `store` for requests to `base_url`."""
         self.store = store
         self.base_url = base_url.rstrip("/")
+        self._batch_index: dict[str, RekorEntry] | None = None
+
+    def retrieve_batch(
+        self, *, uuids: Sequence[str] = (), indexes: Sequence[int] = ()
+    ) -> list[RekorEntry]:
+        """The stored batch answer; for a case collected one GET per entry, those answers."""
+        try:
+            return super().retrieve_batch(uuids=uuids, indexes=indexes)
+        except OfflineMiss as miss:
+            out: list[RekorEntry] = []
+            singles: list[Callable[[], RekorEntry]] = [
+                *(partial(self.entry_by_uuid, u) for u in uuids),
+                *(partial(self.entry_by_index, i) for i in indexes),
+            ]
+            for single in singles:
+                try:
+                    out.append(single())
+                except EntryNotFound:
+                    continue  # absent from the log: absent from a batch answer too
+                except OfflineMiss:
+                    raise miss from None
+            return out
+
+    def entry_by_uuid(self, uuid_or_entry_id: str) -> RekorEntry:
+        """The stored GET answer, else the entry as a stored batch retrieve delivered it."""
+        try:
+            return super().entry_by_uuid(uuid_or_entry_id)
+        except OfflineMiss:
+            held = self._batched().get(uuid_or_entry_id.strip().lower()[-64:])
+            if held is None:
+                raise
+            return held
+
+    def _batched(self) -> dict[str, RekorEntry]:
+        # Built once per reader: every entry any stored batch retrieve answer holds.
+        if self._batch_index is None:
+            index: dict[str, RekorEntry] = {}
+            url = self._url("/api/v1/log/entries/retrieve")
+            for stored in self.store.responses(SOURCE):
+                if stored.method != "POST" or stored.url != url or stored.status != 200:
+                    continue
+                try:
+                    items = json.loads(stored.body())
+                    for item in items if isinstance(items, list) else []:
+                        for k, v in item.items() if isinstance(item, Mapping) else ():
+                            entry = RekorEntry.from_rest({k: v})
+                            index.setdefault(entry.uuid, entry)
+                except (ValueError, AttributeError, MalformedEntry):
+                    continue  # a malformed stored answer is reported where it is replayed
+            self._batch_index = index
+        return self._batch_index
 
     def _fetch(self, method: str, url: str, body: bytes | None) -> _Answer:
         stored = self.store.latest(url, method=method, request_body=body)
@@ -356,22 +414,6 @@ class RecordedRekor(_RekorReader):
         if stored.status == NO_ANSWER:
             raise SourceUnavailable(stored.body().decode("utf-8", "replace"), url=url)
         return _Answer(stored.status, dict(stored.headers), stored.body(), url)
-
-
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP-date), None if absent/invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _rekor_message(body: bytes) -> str:

@@ -18,7 +18,8 @@ sigstore/rekor `pkg/types/dsse/README.md`), so a recovered entry's version comes
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,7 +30,7 @@ from forensics.evidence import EvidenceStore
 from forensics.intel import IntelSeed
 from forensics.models import DistFile, EvidenceRef, FileProvenance
 from forensics.primitives import NoteError, loads, parse_checkpoint
-from forensics.rekor.client import ConsistencyProof, SearchResult
+from forensics.rekor.client import RETRIEVE_BATCH, ConsistencyProof, SearchResult
 from forensics.rekor.entry import LogInfo, RekorEntry
 from forensics.rekor.verify import (
     EntryVerification,
@@ -55,6 +56,9 @@ class RekorReader(Protocol):
     def consistency_proof(
         self, first: int, last: int, tree_id: str | None = None
     ) -> ConsistencyProof: ...
+    def retrieve_batch(
+        self, *, uuids: Sequence[str] = (), indexes: Sequence[int] = ()
+    ) -> list[RekorEntry]: ...
 
 
 #: At most this many guessed signing identities are searched per investigation.
@@ -181,7 +185,13 @@ class Gathered:
     consistency: dict[str, ConsistencyProof] = field(default_factory=dict)
     """Embedded checkpoint text -> the log's proof from it to its current head."""
     unreachable: str = ""
-    """Why the log stopped answering, once it did."""
+    """Why the log gave no answer at all, when not one request was answered."""
+    delivered_by: dict[str, bytes] = field(default_factory=dict)
+    """uuid -> the request body of the batch retrieve whose answer held the entry."""
+    answered: int = 0
+    """Requests the log answered (with anything, errors included)."""
+    unanswered: int = 0
+    """Requests that got no answer after their retries (each one is a problem line)."""
 
     def add(self, entry: RekorEntry, how: str) -> str:
         """Remember an entry and how it was found."""
@@ -190,25 +200,112 @@ class Gathered:
         return entry.uuid
 
 
-def _try(g: Gathered, what: str, fn: Any, *args: Any) -> Any:
-    """Run one log request; a failure becomes a recorded problem, never a crash.
+@dataclass(frozen=True)
+class _Outcome:
+    value: Any = None
+    problem: str | None = None
+    unanswered: bool = False
 
-    After the log proved unreachable, nothing more is asked (each request would only wait out
-    its retries again); every later check is reported as not done, with the outage as reason.
+
+def _call(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> _Outcome:
+    """Run one log request; a failure becomes that request's problem, never a crash.
+
+    A request that got no answer (after its own retries) costs that request only: the rest of
+    the recovery goes on, so a flaky log never hides the answers it did give. A dead log is
+    cut short by the transport's per-origin breaker, not here.
     """
-    if g.unreachable:
-        g.problems.append(f"{what} could not be checked: log unreachable")
-        return None
     try:
-        return fn(*args)
+        return _Outcome(fn(*args, **kwargs))
     except SourceUnavailable as exc:
-        g.unreachable = exc.message
-        g.problems.append(f"{what} could not be checked: log unreachable ({exc.message})")
+        return _Outcome(
+            problem=f"{what} could not be checked: log unreachable ({exc.message})",
+            unanswered=True,
+        )
     except OfflineMiss:
-        g.problems.append(f"{what} could not be checked: not in the case (collect online first)")
+        return _Outcome(
+            problem=f"{what} could not be checked: not in the case (collect online first)"
+        )
     except ForensicsError as exc:
-        g.problems.append(f"{what}: {exc.message}")
-    return None
+        return _Outcome(problem=f"{what}: {exc.message}")
+
+
+def _issue(
+    g: Gathered,
+    pool: Executor | None,
+    calls: Sequence[tuple[str, Callable[..., Any], tuple[Any, ...]]],
+) -> list[Any]:
+    """Issue independent requests (concurrently with a pool); results and problems in order.
+
+    Only *how* the requests are sent depends on the pool: what is asked, and the order in which
+    answers and problems are recorded, are the same with or without one (offline replay runs
+    without a pool and gets the same `Gathered`).
+    """
+    if pool is None or len(calls) < 2:
+        outcomes = [_call(what, fn, *args) for what, fn, args in calls]
+    else:
+        outcomes = list(pool.map(lambda c: _call(c[0], c[1], *c[2]), calls))
+    values = []
+    for outcome in outcomes:
+        if outcome.problem is not None:
+            g.problems.append(outcome.problem)
+        if outcome.unanswered:
+            g.unanswered += 1
+        else:
+            g.answered += 1
+        values.append(outcome.value)
+    return values
+
+
+def _batches(keys: Sequence[Any]) -> list[list[Any]]:
+    return [list(keys[i : i + RETRIEVE_BATCH]) for i in range(0, len(keys), RETRIEVE_BATCH)]
+
+
+def _retrieve(
+    g: Gathered,
+    pool: Executor | None,
+    reader: RekorReader,
+    keys: Sequence[Any],
+    by: str,
+    label: Callable[[Any], str],
+) -> dict[Any, RekorEntry]:
+    """Fetch entries by UUID (`by="uuids"`) or global index in batches of 10; key -> entry.
+
+    A key the log does not hold gets the problem line a single fetch would give.
+    """
+    batches = _batches(keys)
+    calls = [
+        (
+            f"log entries {', '.join(label(k) for k in batch)}",
+            _batch_call(reader, by),
+            (batch,),
+        )
+        for batch in batches
+    ]
+    out: dict[Any, RekorEntry] = {}
+    for batch, got in zip(batches, _issue(g, pool, calls), strict=True):
+        if got is None:
+            continue
+        by_key: dict[Any, RekorEntry] = {}
+        for entry in got:
+            by_key[entry.uuid] = entry
+            by_key[entry.log_index] = entry
+        body = json.dumps(
+            {"entryUUIDs" if by == "uuids" else "logIndexes": batch}, sort_keys=True
+        ).encode()
+        for key in batch:
+            entry = by_key.get(key[-64:] if isinstance(key, str) else key)
+            if entry is None:
+                g.problems.append(f"log entry {label(key)}: the log does not hold it")
+                continue
+            out[key] = entry
+            g.delivered_by.setdefault(entry.uuid, body)
+    return out
+
+
+def _batch_call(reader: RekorReader, by: str) -> Callable[[list[Any]], list[RekorEntry]]:
+    if by == "uuids":
+        return lambda batch: reader.retrieve_batch(uuids=batch)
+    return lambda batch: reader.retrieve_batch(indexes=batch)
 
 
 def gather(
@@ -219,26 +316,50 @@ def gather(
     intel: Sequence[IntelSeed],
     embedded_indexes: Iterable[int],
     checkpoints: Sequence[str] = (),
+    concurrency: int = 1,
 ) -> Gathered:
-    """Ask the log everything the recovery needs, in a deterministic order."""
+    """Ask the log everything the recovery needs; the answers are recorded in a fixed order.
+
+    With `concurrency` > 1 the independent requests of each step (proofs, entry batches,
+    searches) are in flight together; the result does not depend on it.
+    """
+    if concurrency > 1:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            return _gather(reader, pool, sans, digests, intel, embedded_indexes, checkpoints)
+    return _gather(reader, None, sans, digests, intel, embedded_indexes, checkpoints)
+
+
+def _gather(
+    reader: RekorReader,
+    pool: Executor | None,
+    sans: Iterable[str],
+    digests: Iterable[str],
+    intel: Sequence[IntelSeed],
+    embedded_indexes: Iterable[int],
+    checkpoints: Sequence[str],
+) -> Gathered:
     g = Gathered()
-    g.log_info = _try(g, "the log's current state", reader.log_info)
+    (g.log_info,) = _issue(g, None, [("the log's current state", reader.log_info, ())])
     if g.log_info is not None:
-        _ask_consistency(g, reader, g.log_info, checkpoints)
-    for index in sorted(set(embedded_indexes)):
-        entry = _try(g, f"log entry {index}", reader.entry_by_index, index)
-        if entry is not None:
-            g.by_index[index] = g.add(entry, f"embedded:{index}")
+        _ask_consistency(g, reader, pool, g.log_info, checkpoints)
+    indexes = sorted(set(embedded_indexes))
+    for index, entry in _retrieve(g, pool, reader, indexes, "indexes", str).items():
+        g.by_index[index] = g.add(entry, f"embedded:{index}")
     searches: list[tuple[str, str]] = [("subject", s) for s in dict.fromkeys(sans)]
     searches += [("sha256", d) for d in sorted(set(digests))]
     searches += [("sha256", s.value) for s in intel if s.kind == "sha256"]
-    seen: set[tuple[str, str]] = set()
-    for kind, value in searches:
-        if (kind, value) in seen:
-            continue
-        seen.add((kind, value))
-        fn = reader.search_subject if kind == "subject" else reader.search_hash
-        result: SearchResult | None = _try(g, f"search {kind}:{value}", fn, value)
+    searches = list(dict.fromkeys(searches))
+    calls = [
+        (
+            f"search {kind}:{value}",
+            reader.search_subject if kind == "subject" else reader.search_hash,
+            (value,),
+        )
+        for kind, value in searches
+    ]
+    wanted: list[str] = []
+    hows: list[tuple[str, str]] = []
+    for (kind, value), result in zip(searches, _issue(g, pool, calls), strict=True):
         if result is None:
             continue
         if not result.supported:
@@ -248,25 +369,55 @@ def gather(
             if uuid[-64:] in g.entries:  # already fetched (by index, or by an earlier search)
                 g.found_by[uuid[-64:]].add(f"{kind}:{value}")
                 continue
-            entry = _try(g, f"log entry {uuid}", reader.entry_by_uuid, uuid)
-            if entry is not None:
-                g.add(entry, f"{kind}:{value}")
-    for seed in intel:
-        if seed.kind == "log_index":
-            entry = _try(
-                g,
-                f"log entry {seed.value} ({seed.citation})",
-                reader.entry_by_index,
-                int(seed.value),
-            )
-            if entry is not None:
-                g.by_index[int(seed.value)] = g.add(entry, f"intel:{seed.kind}:{seed.value}")
-        elif seed.kind == "uuid":
-            entry = _try(
-                g, f"log entry {seed.value} ({seed.citation})", reader.entry_by_uuid, seed.value
-            )
-            if entry is not None:
-                g.add(entry, f"intel:{seed.kind}:{seed.value}")
+            if uuid not in wanted:
+                wanted.append(uuid)
+            hows.append((uuid, f"{kind}:{value}"))
+    fetched = _retrieve(g, pool, reader, wanted, "uuids", str)
+    for uuid, how in hows:
+        if uuid in fetched:
+            g.add(fetched[uuid], how)
+    seeds_by_index = [s for s in intel if s.kind == "log_index"]
+    seeds_by_uuid = [s for s in intel if s.kind == "uuid"]
+    held_index = {e.log_index: u for u, e in g.entries.items()}
+    missing_idx = sorted({int(s.value) for s in seeds_by_index} - set(held_index))
+    cite = {int(s.value): s.citation for s in seeds_by_index}
+    got_idx = _retrieve(
+        g, pool, reader, missing_idx, "indexes", lambda i: f"{i} ({cite.get(i, '')})"
+    )
+    for seed in seeds_by_index:
+        i = int(seed.value)
+        uuid = held_index.get(i) or (got_idx[i].uuid if i in got_idx else None)
+        if uuid is not None:
+            if i in got_idx:
+                g.add(got_idx[i], f"intel:{seed.kind}:{seed.value}")
+            else:
+                g.found_by[uuid].add(f"intel:{seed.kind}:{seed.value}")
+            g.by_index[i] = uuid
+    missing_uuid = sorted(
+        {
+            s.value.strip().lower()
+            for s in seeds_by_uuid
+            if s.value.strip().lower()[-64:] not in g.entries
+        }
+    )
+    ucite = {s.value.strip().lower(): s.citation for s in seeds_by_uuid}
+    got_uuid = _retrieve(
+        g, pool, reader, missing_uuid, "uuids", lambda u: f"{u} ({ucite.get(u, '')})"
+    )
+    for seed in seeds_by_uuid:
+        key = seed.value.strip().lower()
+        if key in got_uuid:
+            g.add(got_uuid[key], f"intel:{seed.kind}:{seed.value}")
+        elif key[-64:] in g.entries:
+            g.found_by[key[-64:]].add(f"intel:{seed.kind}:{seed.value}")
+    if g.unanswered and not g.answered:
+        # Not one answer: one line says so, instead of one per request that was never answered.
+        g.unreachable = g.problems[0] if g.problems else "the log gave no answer"
+        if g.unanswered > 1:
+            g.problems = [
+                g.unreachable,
+                f"{g.unanswered - 1} further log request(s) could not be checked: log unreachable",
+            ]
     return g
 
 
@@ -275,7 +426,11 @@ MAX_CONSISTENCY = 100
 
 
 def _ask_consistency(
-    g: Gathered, reader: RekorReader, head: LogInfo, checkpoints: Sequence[str]
+    g: Gathered,
+    reader: RekorReader,
+    pool: Executor | None,
+    head: LogInfo,
+    checkpoints: Sequence[str],
 ) -> None:
     """Ask for a proof from each embedded checkpoint of the active shard to the current head.
 
@@ -296,15 +451,16 @@ def _ask_consistency(
             f"only the {MAX_CONSISTENCY} oldest of {len(mine)} embedded checkpoints were proven "
             "consistent with the log's head"
         )
-    for size, text in mine[:MAX_CONSISTENCY]:
-        proof = _try(
-            g,
+    chosen = mine[:MAX_CONSISTENCY]
+    calls = [
+        (
             f"consistency from tree size {size}",
             reader.consistency_proof,
-            size,
-            head.tree_size,
-            head.tree_id,
+            (size, head.tree_size, head.tree_id),
         )
+        for size, _text in chosen
+    ]
+    for (_size, text), proof in zip(chosen, _issue(g, pool, calls), strict=True):
         if proof is not None:
             g.consistency[text] = proof
 
@@ -337,7 +493,12 @@ class RekorView:
 
 
 def _entry_evidence(
-    store: EvidenceStore, base_url: str, uuid: str, how: set[str], by_index: Mapping[int, str]
+    store: EvidenceStore,
+    base_url: str,
+    uuid: str,
+    how: set[str],
+    by_index: Mapping[int, str],
+    batch: bytes | None = None,
 ) -> tuple[EvidenceRef, ...]:
     base = base_url.rstrip("/")
     urls = [f"{base}/api/v1/log/entries/{uuid}"]
@@ -345,6 +506,12 @@ def _entry_evidence(
         f"{base}/api/v1/log/entries?logIndex={i}" for i, u in sorted(by_index.items()) if u == uuid
     ]
     refs = []
+    if batch is not None:
+        stored = store.latest(
+            f"{base}/api/v1/log/entries/retrieve", method="POST", request_body=batch
+        )
+        if stored is not None and stored.status == 200:
+            refs.append(stored.evidence(note="transparency-log entry (batch retrieve)"))
     for url in urls:
         stored = store.latest(url)
         if stored is not None:
@@ -385,7 +552,7 @@ def reconcile(
     for uuid in sorted(g.entries, key=lambda u: (g.entries[u].log_index, u)):
         entry = g.entries[uuid]
         how = g.found_by.get(uuid, set())
-        ev = _entry_evidence(store, base_url, uuid, how, g.by_index)
+        ev = _entry_evidence(store, base_url, uuid, how, g.by_index, g.delivered_by.get(uuid))
         result: EntryVerification = verify_entry(entry, keys, shard_offsets=offsets)
         if uuid in embedded:
             served_name, served_version, copy = embedded[uuid]

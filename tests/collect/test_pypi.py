@@ -15,7 +15,7 @@ import pytest
 from forensics.collect.http import Fetcher
 from forensics.collect.pypi import PyPICollector
 from forensics.collect.pypi_parse import load_index_snapshot, provenance_response
-from forensics.errors import InputError, SourceResponseError, SourceUnavailable
+from forensics.errors import InputError, SourceResponseError
 from forensics.evidence.store import EvidenceStore, StoredResponse
 from forensics.models import Pep740Support, ProvenanceKey
 from forensics_lab._tinyworld import HOSTILE_FILENAME, HOSTILE_SUMMARY, HOSTILE_YANK
@@ -167,11 +167,17 @@ class InterruptingFetcher(Fetcher):
         self.limit = limit
         self.calls = 0
 
-    def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> StoredResponse:
+    def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        origins: frozenset[str] | None = None,
+    ) -> StoredResponse:
         self.calls += 1
         if self.calls > self.limit:
             raise Interrupted(url)
-        return super().get(url, headers=headers)
+        return super().get(url, headers=headers, origins=origins)
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3])
@@ -206,15 +212,17 @@ def test_throttled_integrity_api_with_concurrency(
     assert server.request_count("/integrity/") == 6
 
 
-def test_integrity_outage_raises_after_storing_the_rest(
+def test_integrity_outage_costs_the_failed_files_only(
     serve: Serve, make_fetcher: MakeFetcher, store: EvidenceStore
 ) -> None:
     plan = FaultPlan(path_prefix="/integrity/demo-pkg/1.0.0/", error_rate=1.0)
     server = serve(faults=plan)
     store.begin_collection(NOW)
-    with pytest.raises(SourceUnavailable, match="2 of 3 provenance objects") as info:
-        PyPICollector(make_fetcher(retries=1), server.url).collect("demo-pkg")
-    assert "HTTP 503 after retries" in info.value.message
+    summary = PyPICollector(make_fetcher(retries=1), server.url).collect("demo-pkg")
+    # one problem line per failed file, the others collected: never an abort of the run
+    assert len(summary.problems) == 2
+    assert all("HTTP 503 after retries" in p for p in summary.problems)
+    assert summary.provenance_statuses == {200: 1, 503: 2}
     statuses = Counter(r.status for r in store.responses())
     assert statuses == {200: 3, 503: 2}
     # The source recovers; the resumed run asks only for the two objects that failed.
@@ -227,6 +235,7 @@ def test_integrity_outage_raises_after_storing_the_rest(
         "/integrity/demo-pkg/1.0.0/demo_pkg-1.0.0.tar.gz/provenance",
     ]
     assert summary.provenance_statuses == {200: 3}
+    assert summary.problems == ()
 
 
 def test_hostile_strings_are_carried_as_data(

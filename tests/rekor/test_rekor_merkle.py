@@ -1,4 +1,4 @@
-"""RFC 6962 proofs: seeded random round trips and tampering (forensics.rekor.merkle).
+"""RFC 6962 proofs: seeded random round trips and tampering (forensics.primitives).
 
 Randomised with a fixed-seed `random.Random` rather than hypothesis (not a declared dependency):
 each seed is a distinct, reproducible case.
