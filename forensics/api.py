@@ -16,6 +16,7 @@ from forensics.analysis import Investigation, analyze
 from forensics.errors import EvidenceError, InputError, UsageError
 from forensics.evidence import CaseMeta, EvidenceStore
 from forensics.intel import parse_intel
+from forensics.provenance.verdicts import Verdicts
 from forensics.trust import TrustMaterial
 
 DEFAULT_INDEX_URL = "https://pypi.org"
@@ -44,6 +45,7 @@ def collect(
     timeout: float = 20.0,
     progress: bool = False,
     clock: Callable[[], datetime] = _now,
+    verdicts: Verdicts | None = None,
 ) -> None:
     """Fetch everything the analysis needs into the case (resumable): the index; with
     `rekor_url`, the transparency-log entries the recovery asks for; with `github_url`, the
@@ -89,6 +91,8 @@ def collect(
             notes=meta.notes if meta else (),
         )
     )
+    # The run's verdict source; one of our own is dropped (and its cache closed) on return.
+    verdicts = verdicts or Verdicts.for_case(store.root, trust)
     limits = httpx.Limits(max_connections=max(concurrency, 1))
     with httpx.Client(
         timeout=timeout, headers={"User-Agent": USER_AGENT}, limits=limits, follow_redirects=False
@@ -99,10 +103,10 @@ def collect(
         )
         if rekor_url:
             with _status(progress, f"asking the transparency log at {rekor_url}"):
-                _collect_rekor(store, rekor_url, trust, timeout=timeout, clock=clock)
+                _collect_rekor(store, rekor_url, verdicts, timeout=timeout, clock=clock)
         if github_url:
             with _status(progress, f"asking GitHub at {github_url}"):
-                _collect_github(store, client, github_url, trust, clock)
+                _collect_github(store, client, github_url, verdicts, clock)
     store.finish_collection(clock())
 
 
@@ -118,7 +122,7 @@ def _status(enabled: bool, message: str) -> contextlib.AbstractContextManager[ob
 def _collect_rekor(
     store: EvidenceStore,
     rekor_url: str,
-    trust: TrustMaterial,
+    verdicts: Verdicts,
     *,
     timeout: float,
     clock: Callable[[], datetime],
@@ -132,7 +136,7 @@ def _collect_rekor(
 
     meta = store.read_meta()
     assert meta is not None  # written by collect() before any source is asked
-    snapshot, provenance = index_provenance(store, meta, trust.verifier)
+    snapshot, provenance = index_provenance(store, meta, verdicts)
     inputs = rekor_inputs(snapshot.files, provenance, snapshot.versions, store)
     with requests.Session() as session:
         session.headers["User-Agent"] = USER_AGENT
@@ -151,7 +155,7 @@ def _collect_github(
     store: EvidenceStore,
     client: httpx.Client,
     github_url: str,
-    trust: TrustMaterial,
+    verdicts: Verdicts,
     clock: Callable[[], datetime],
 ) -> None:
     """Fetch the commits, runs and tags that the (served and recovered) attestations name."""
@@ -160,7 +164,7 @@ def _collect_github(
     from forensics.collect.github_parse import github_targets
     from forensics.collect.http import Fetcher
 
-    ev = read_evidence(store, trust, with_github=False)
+    ev = read_evidence(store, with_github=False, verdicts=verdicts)
     commits, runs, repos = github_targets(ev.attested_claims())
     fetcher = Fetcher(client, store, source="github", clock=clock)
     GitHubCollector(fetcher, github_url).collect(commits, runs, repos)
@@ -179,9 +183,14 @@ def investigate(
     intel: str | os.PathLike[str] | None = None,
     concurrency: int = 8,
     progress: bool = False,
+    reverify: bool = False,
+    workers: int | None = None,
 ) -> Investigation:
     """Investigate a project: collect into `case` (a temporary one if None) unless `offline`,
-    then analyse the case as of `as_of` (default: the case's last retrieval time)."""
+    then analyse the case as of `as_of` (default: the case's last retrieval time).
+
+    Verdicts cached in the case are reused unless `reverify`; the others are verified on
+    `workers` processes (default: every core)."""
     if offline and case is None:
         raise UsageError("--offline needs --case DIR: there is nothing to analyse otherwise")
     if trust_root:
@@ -199,7 +208,12 @@ def investigate(
                     raise EvidenceError(f"{root} has no case.json; collect it first")
                 if meta.project != project and _norm(meta.project) != _norm(project):
                     raise UsageError(f"case {root} is about {meta.project!r}, not {project!r}")
-            else:
+                return analyze(store, as_of=as_of, trust=trust, reverify=reverify, workers=workers)
+            assert trust is not None  # online runs always pin a root above
+            # One verdict source for the whole run: collection needs the verdicts too, and each
+            # provenance object is verified once.
+            verdicts = Verdicts.for_case(root, trust, reverify=reverify, workers=workers)
+            try:
                 collect(
                     project,
                     store,
@@ -210,8 +224,11 @@ def investigate(
                     trust=trust,
                     concurrency=concurrency,
                     progress=progress,
+                    verdicts=verdicts,
                 )
-            return analyze(store, as_of=as_of, trust=trust)
+                return analyze(store, as_of=as_of, verdicts=verdicts)
+            finally:
+                verdicts.close()
 
 
 def _norm(name: str) -> str:

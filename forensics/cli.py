@@ -75,6 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inv.add_argument("--concurrency", type=int, default=8)
     inv.add_argument("--no-progress", action="store_true")
+    inv.add_argument(
+        "--reverify",
+        action="store_true",
+        help="verify every attestation again instead of reusing the verdicts cached in the case "
+        "(<case>/cache/verdicts.sqlite, derived data)",
+    )
+    inv.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes verifying attestations (default: every core; 1: no extra process)",
+    )
 
     ver = sub.add_parser("verify", help="verify one distribution file against its provenance")
     ver.add_argument("dist", type=Path)
@@ -143,6 +155,8 @@ def cmd_investigate(args: argparse.Namespace) -> int:
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
     inv = investigate(
         args.project,
         index_url=args.index_url,
@@ -155,6 +169,8 @@ def cmd_investigate(args: argparse.Namespace) -> int:
         intel=args.intel,
         concurrency=args.concurrency,
         progress=not args.no_progress and sys.stderr.isatty(),
+        reverify=args.reverify,
+        workers=args.workers,
     )
     fmt = Format(args.format)
     color = fmt is Format.TEXT and args.output is None and sys.stdout.isatty()
