@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import importlib.metadata
 import importlib.resources
@@ -499,6 +500,25 @@ def _subject_failures(stmt: _Statement, filename: str, sha256: str) -> list[str]
 # --------------------------------------------------------------------------- verifier
 
 
+# --------------------------------------------------------------------------- once per root
+
+
+def _build_keyrings_once(root: TrustedRoot) -> None:
+    """Make `root` build its CT-log and Rekor keyrings once instead of on every verification.
+
+    sigstore's `Verifier` asks `TrustedRoot.ct_keyring(purpose)` / `rekor_keyring(purpose)` for
+    every bundle, and each call filters the root's logs and loads every public key again. The
+    keys are a function of the root and the purpose (and, for signing, the clock: a verifier
+    lives for one investigation), so the keyrings are kept per purpose on this root object. Every
+    signature, SCT, SET and checkpoint is still verified against them; only the key loading is
+    shared. Measured in `benchmarks/bench_verify.py`.
+    """
+    for name in ("ct_keyring", "rekor_keyring"):
+        method = getattr(root, name)
+        if not isinstance(method, functools._lru_cache_wrapper):
+            setattr(root, name, functools.cache(method))
+
+
 @dataclass
 class _Tally:
     invalid: list[str] = field(default_factory=list)
@@ -510,6 +530,7 @@ class ProvenanceVerifier:
     """Verify PEP 740 provenance against one pinned trust root (one sigstore Verifier)."""
 
     def __init__(self, trusted_root: TrustedRoot) -> None:
+        _build_keyrings_once(trusted_root)
         try:
             self._verifier = Verifier(trusted_root=trusted_root)
         except sigstore.errors.Error as exc:
