@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -50,6 +51,15 @@ def plan_workers(n_jobs: int, workers: int | None, min_parallel: int = MIN_PARAL
     if wanted <= 1 or n_jobs < min_parallel:
         return 1
     return min(wanted, n_jobs)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """fork when this process runs a single thread (workers start in milliseconds, nothing to
+    import), spawn otherwise: a thread (progress spinner, HTTP pool, an in-process lab server)
+    may hold a lock at fork time that the child would then wait on forever."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 # ----------------------------------------------------------------------- worker side
@@ -114,11 +124,9 @@ class VerifierPool:
                 for j in jobs
             ]
         if self._pool is None:
-            # spawn, not fork: the parent may hold threads (progress spinners, HTTP pools, a lab
-            # server) and open SQLite handles, which a forked child must not inherit.
             self._pool = ProcessPoolExecutor(
                 max_workers=self.processes,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=_context(),
                 initializer=_init_worker,
                 initargs=self._trust,
             )

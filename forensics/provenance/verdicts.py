@@ -23,6 +23,8 @@ from forensics.provenance.cache import VerdictCache, VerdictKey, verifier_versio
 from forensics.provenance.parallel import MIN_PARALLEL, Job, VerifierPool, plan_workers
 from forensics.trust import TrustMaterial
 
+_MAX_PROBLEMS = 5
+"""Cache problem lines shown in a report; a whole foreign cache is one story, not 5,000 lines."""
 BATCH = 2048
 """Provenance bodies held in memory at once while verifying."""
 
@@ -160,6 +162,11 @@ class Verdicts:
             problems.append(
                 f"{self._changed} re-verified verdict(s) differ from the cached ones they replaced"
             )
+        if len(problems) > _MAX_PROBLEMS:
+            problems = [
+                *problems[:_MAX_PROBLEMS],
+                f"and {len(problems) - _MAX_PROBLEMS} more verdict cache problem(s)",
+            ]
         return {
             "verifier": self.version,
             "reverify": self.reverify,

@@ -136,7 +136,8 @@ def test_cache_written_on_another_machine_is_not_trusted(
     doc, run = _report(lab.case, workers=1)
     assert doc == clean
     assert run["verdicts_from_cache"] == 0 and run["verdicts_verified"] == 12
-    assert len(run["cache_problems"]) == 12
+    assert len(run["cache_problems"]) == 6
+    assert run["cache_problems"][-1] == "and 7 more verdict cache problem(s)"
 
 
 def test_entry_with_a_valid_mac_that_does_not_decode_is_ignored(lab: Lab) -> None:
