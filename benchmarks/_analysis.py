@@ -173,8 +173,8 @@ def measure_case(
         problems.append("cold, cached and uncached analyses give different reports")
     if cached["run"]["verdicts_verified"] != 0:
         problems.append(f"the cached re-analysis verified {cached['run']['verdicts_verified']}")
-    if cached["run"]["cache_problems"]:
-        problems.append(f"cache problems: {cached['run']['cache_problems'][0]}")
+    if cached["run"]["problems"]:
+        problems.append(f"cache problems: {cached['run']['problems'][0]}")
     atts, t_par, t_seq, bad = verify_only(case, workers)
     out.figure(
         f"{pre}verify.throughput_cold",

@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from forensics.errors import ForensicsError, InputError
@@ -103,6 +104,8 @@ class VerifierPool:
         self._trust = (trust_raw, trust_label)
         self.processes = max(processes, 1)
         self._pool: ProcessPoolExecutor | None = None
+        self.fallback = ""
+        """Why the pool fell back to this process, if it did."""
 
     def __enter__(self) -> VerifierPool:
         return self
@@ -133,8 +136,20 @@ class VerifierPool:
         # A few chunks per worker balances uneven files without paying per-file IPC.
         size = max(1, -(-len(jobs) // (self.processes * 4)))
         chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+        try:
+            parts = list(self._pool.map(_verify_chunk, chunks))
+        except (BrokenProcessPool, OSError) as exc:
+            # Workers could not start or died (e.g. a script without an `if __name__ ==
+            # "__main__"` guard re-run by spawn, or no memory): the answer must not depend on
+            # that, so this run goes on in this process and says so.
+            self.close()
+            self.processes = 1
+            self.fallback = (
+                f"worker processes failed ({type(exc).__name__}: {exc}); verified in one process"
+            )
+            return self.verify(jobs)
         results: list[FileProvenance] = []
-        for part in self._pool.map(_verify_chunk, chunks):
+        for part in parts:
             for item in part:
                 if isinstance(item, tuple):
                     raise InputError(item[1], hint=item[2] or None)

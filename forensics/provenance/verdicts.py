@@ -143,6 +143,9 @@ class Verdicts:
                     self.cache.put_many(
                         (k, verdict) for (k, _), verdict in zip(chunk, verdicts, strict=True)
                     )
+        if pool.fallback:
+            self._notes.append(pool.fallback)
+            self._used_workers = 1
 
     def source(self) -> dict[str, Any]:
         """What verified (for `Investigation.sources["verification"]`: the same in every replay)."""
@@ -174,7 +177,7 @@ class Verdicts:
             "verdicts_from_cache": from_cache,
             "verdicts_verified": verified,
             "cache": str(self.cache.path) if self.cache is not None else None,
-            "cache_problems": problems,
+            "problems": problems,
         }
 
 

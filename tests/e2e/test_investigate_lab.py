@@ -134,7 +134,7 @@ def test_offline_reanalysis_is_byte_identical_and_needs_no_server(
     assert online_run["verdicts_verified"] > 0 and online_run["verdicts_from_cache"] == 0
     assert first_run["verdicts_verified"] == 0
     assert first_run["verdicts_from_cache"] == online_run["verdicts_verified"]
-    assert first_run["cache_problems"] == [] and first_run["reverify"] is False
+    assert first_run["problems"] == [] and first_run["reverify"] is False
     assert third_run["reverify"] is True and third_run["verdicts_from_cache"] == 0
     assert third_run["verdicts_verified"] == online_run["verdicts_verified"]
     assert len(server.requests) == requests_before

@@ -73,7 +73,7 @@ def test_second_analysis_reuses_every_verdict_and_reports_the_same(lab: Lab) -> 
     assert run1["verdicts_verified"] == 12 and run1["verdicts_from_cache"] == 0
     assert run2["verdicts_verified"] == 0 and run2["verdicts_from_cache"] == 12
     assert run3["verdicts_verified"] == 12 and run3["verdicts_from_cache"] == 0
-    assert run1["cache_problems"] == run2["cache_problems"] == run3["cache_problems"] == []
+    assert run1["problems"] == run2["problems"] == run3["problems"] == []
     assert run2["verifier"] == verifier_version() == first["sources"]["verification"]["verifier"]
     assert first["sources"]["verification"]["trust_root_sha256"] == lab.trust.sha256
     assert {f["provenance"]["status"] for r in first["releases"] for f in r["files"]} == {
@@ -107,11 +107,11 @@ def test_altered_entry_is_ignored_with_a_problem_and_verified_again(lab: Lab) ->
     doc, run = _report(lab.case, workers=1)
     assert doc == clean
     assert run["verdicts_from_cache"] == 10 and run["verdicts_verified"] == 2
-    assert len(run["cache_problems"]) == 2
-    assert all("MAC mismatch" in p for p in run["cache_problems"])
+    assert len(run["problems"]) == 2
+    assert all("MAC mismatch" in p for p in run["problems"])
     # the rows were replaced by sound ones: the next run reuses everything
     _, run = _report(lab.case, workers=1)
-    assert run["verdicts_from_cache"] == 12 and run["cache_problems"] == []
+    assert run["verdicts_from_cache"] == 12 and run["problems"] == []
 
 
 def test_entry_stored_under_another_key_is_ignored(lab: Lab) -> None:
@@ -121,10 +121,8 @@ def test_entry_stored_under_another_key_is_ignored(lab: Lab) -> None:
     _set(lab, rows[0][0], "key", rows[1][1])
     _, run = _report(lab.case, workers=1)
     assert run["verdicts_verified"] == 1
-    assert run["cache_problems"] == [
-        p for p in run["cache_problems"] if "stored under another key" in p
-    ]
-    assert len(run["cache_problems"]) == 1
+    assert run["problems"] == [p for p in run["problems"] if "stored under another key" in p]
+    assert len(run["problems"]) == 1
 
 
 def test_cache_written_on_another_machine_is_not_trusted(
@@ -136,8 +134,8 @@ def test_cache_written_on_another_machine_is_not_trusted(
     doc, run = _report(lab.case, workers=1)
     assert doc == clean
     assert run["verdicts_from_cache"] == 0 and run["verdicts_verified"] == 12
-    assert len(run["cache_problems"]) == 6
-    assert run["cache_problems"][-1] == "and 7 more verdict cache problem(s)"
+    assert len(run["problems"]) == 6
+    assert run["problems"][-1] == "and 7 more verdict cache problem(s)"
 
 
 def test_entry_with_a_valid_mac_that_does_not_decode_is_ignored(lab: Lab) -> None:
@@ -152,7 +150,7 @@ def test_entry_with_a_valid_mac_that_does_not_decode_is_ignored(lab: Lab) -> Non
     cache.close()
     _, run = _report(lab.case, workers=1)
     assert run["verdicts_verified"] == 1
-    assert len(run["cache_problems"]) == 1 and "does not decode" in run["cache_problems"][0]
+    assert len(run["problems"]) == 1 and "does not decode" in run["problems"][0]
 
 
 def test_another_verifier_version_or_trust_root_is_another_key(lab: Lab) -> None:
@@ -167,7 +165,7 @@ def test_another_verifier_version_or_trust_root_is_another_key(lab: Lab) -> None
         verdicts.close()
     run = inv.run["verification"]
     assert run["verdicts_verified"] == 12 and run["verdicts_from_cache"] == 0
-    assert run["cache_problems"] == []
+    assert run["problems"] == []
 
 
 def test_verdict_codec_round_trips_real_verdicts(lab: Lab) -> None:
