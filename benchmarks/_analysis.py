@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -131,6 +132,36 @@ def verify_only(case: Path, workers: int) -> tuple[int, float, float, int]:
     return atts, timings[0], timings[1], bad
 
 
+def _cli_offline(case: Path) -> tuple[str, float]:
+    """(project, wall seconds) of the offline CLI re-analysis of `case`, JSON to /dev/null."""
+    meta = json.loads((case / "case.json").read_text())
+    project = str(meta["project"])
+    exe = Path(sys.executable).with_name("forensics")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "forensics"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [
+            *cmd,
+            "investigate",
+            project,
+            "--case",
+            str(case),
+            "--offline",
+            "--format",
+            "json",
+            "-o",
+            os.devnull,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"offline CLI run failed:\n{proc.stderr[-3000:]}")
+    return project, seconds
+
+
 def measure_case(
     case: Path, workers: int, n_files: int, out: Figures, *, label: str = ""
 ) -> list[str]:
@@ -175,7 +206,21 @@ def measure_case(
         problems.append(f"the cached re-analysis verified {cached['run']['verdicts_verified']}")
     if cached["run"]["problems"]:
         problems.append(f"cache problems: {cached['run']['problems'][0]}")
+    project, cli_s = _cli_offline(case)
+    out.figure(
+        f"{pre}cli.offline_cached",
+        cli_s,
+        "s",
+        baseline="uncached sequential re-analysis (in-process, imports excluded)",
+        baseline_value=uncached["seconds"],
+        text=f"`forensics investigate {project} --case ... --offline --format json` as a process "
+        f"(interpreter start-up and imports included): {cli_s:.2f} s",
+    )
     atts, t_par, t_seq, bad = verify_only(case, workers)
+    if not atts:
+        out.line("verification only: the case holds no provenance to verify")
+        out.line(f"releases: {cached['releases']}, findings: {cached['findings']}")
+        return problems
     out.figure(
         f"{pre}verify.throughput_cold",
         atts / t_par,

@@ -36,6 +36,7 @@ JSON_NAMES = {
     "rss.uncached",
     "rss.cold",
     "rss.cached",
+    "cli.offline_cached",
     "verify.throughput_cold",
 }
 
