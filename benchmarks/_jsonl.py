@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -111,3 +112,18 @@ def _human(x: float) -> str:
     if isinstance(x, int):
         return str(x)
     return f"{x:.2f}" if abs(x) >= 0.1 or x == 0 else f"{x:.4f}"
+
+
+def report_load(out: Figures, when: str) -> None:
+    """The machine's 1-minute load average: figures from a shared machine need it to be read."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        return
+    cores = os.cpu_count() or 1
+    out.figure(
+        f"machine.load_{when}",
+        load,
+        "load",
+        text=f"load average {when}: {load:.2f} on {cores} cores",
+    )

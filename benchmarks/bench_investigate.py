@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _analysis import child, measure_case
-from _jsonl import Figures, add_json_flag
+from _jsonl import Figures, add_json_flag, report_load
 
 
 def _mb(n: int) -> str:
@@ -147,10 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         # sigstore-python may write a TUF cache under ~/.cache even offline; keep it here.
         os.environ.setdefault("XDG_CACHE_HOME", str(Path(tmp) / "xdg-cache"))
         os.environ.setdefault("XDG_DATA_HOME", str(Path(tmp) / "xdg-data"))
+        report_load(out, "before")
         if args.case is not None:
-            return run_case(args.case.resolve(), args.workers, out)
+            status = run_case(args.case.resolve(), args.workers, out)
+            report_load(out, "after")
+            return status
         try:
-            return run(
+            status = run(
                 args.releases,
                 args.files_per_release,
                 args.seed,
@@ -162,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:  # synthesize() refuses out-of-range sizes with a clear message
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        report_load(out, "after")
+        return status
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _jsonl import Figures, add_json_flag
+from _jsonl import Figures, add_json_flag, report_load
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "real-data"
 
@@ -256,7 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         # sigstore-python writes a TUF cache under ~/.cache even with offline=True.
         os.environ.setdefault("XDG_CACHE_HOME", str(Path(tmp) / "cache"))
         os.environ.setdefault("XDG_DATA_HOME", str(Path(tmp) / "data"))
-        return run(data, args.rounds, args.workers, args.copies, out)
+        report_load(out, "before")
+        status = run(data, args.rounds, args.workers, args.copies, out)
+        report_load(out, "after")
+        return status
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ JSON_NAMES = {
     "rss.cached",
     "cli.offline_cached",
     "verify.throughput_cold",
+    "machine.load_before",
+    "machine.load_after",
 }
 
 
@@ -99,6 +101,8 @@ def test_bench_verify_on_real_data(real_data: Path) -> None:
     assert re.search(r"^corpus: \d+ files, \d+ attestations", proc.stderr, re.M)
     names = {json.loads(line)["name"] for line in proc.stdout.splitlines()}
     assert names == {
+        "machine.load_before",
+        "machine.load_after",
         "verify.build_verifier",
         "verify.sequential_per_attestation",
         "verify.cli_per_file",
