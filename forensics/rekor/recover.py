@@ -337,13 +337,12 @@ class RekorView:
 
 
 def _entry_evidence(
-    store: EvidenceStore, base_url: str, uuid: str, how: set[str], by_index: Mapping[int, str]
+    store: EvidenceStore, base_url: str, uuid: str, how: set[str], indexes: Sequence[int]
 ) -> tuple[EvidenceRef, ...]:
+    """`indexes`: the log indexes that led to `uuid`, ascending."""
     base = base_url.rstrip("/")
     urls = [f"{base}/api/v1/log/entries/{uuid}"]
-    urls += [
-        f"{base}/api/v1/log/entries?logIndex={i}" for i, u in sorted(by_index.items()) if u == uuid
-    ]
+    urls += [f"{base}/api/v1/log/entries?logIndex={i}" for i in indexes]
     refs = []
     for url in urls:
         stored = store.latest(url)
@@ -382,10 +381,14 @@ def reconcile(
     recovered: list[RecoveredEntry] = []
     problems = list(g.problems)
     offsets = g.log_info.shard_offsets() if g.log_info is not None else None
+    # uuid -> the log indexes that led to it, built once (scanning by_index per entry was O(n²))
+    indexes_of: dict[str, list[int]] = {}
+    for index, found in sorted(g.by_index.items()):
+        indexes_of.setdefault(found, []).append(index)
     for uuid in sorted(g.entries, key=lambda u: (g.entries[u].log_index, u)):
         entry = g.entries[uuid]
         how = g.found_by.get(uuid, set())
-        ev = _entry_evidence(store, base_url, uuid, how, g.by_index)
+        ev = _entry_evidence(store, base_url, uuid, how, indexes_of.get(uuid, []))
         result: EntryVerification = verify_entry(entry, keys, shard_offsets=offsets)
         if uuid in embedded:
             served_name, served_version, copy = embedded[uuid]
