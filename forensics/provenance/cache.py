@@ -382,22 +382,21 @@ class VerdictCache:
         """The usable verdicts among `keys`; every unusable row adds a problem line."""
         wanted = {k.row_id(): k for k in keys}
         found: dict[VerdictKey, FileProvenance] = {}
-        try:
-            # Point lookups on the primary key: ~10 µs each, no SQL text built from data.
-            rows = [
-                row
-                for row_id in wanted
-                for row in self._conn.execute(
-                    "SELECT id, key, value, mac FROM verdicts WHERE id = ?", (row_id,)
-                )
-            ]
-        except sqlite3.Error as exc:
-            self.stats.problems.append(f"verdict cache {self.path} unreadable: {exc}")
-            return found
-        for row_id, key_text, value, mac in rows:
-            verdict = self._check(wanted[row_id], key_text, value, mac)
+        # Point lookups on the primary key (~10 µs each, no SQL text built from data), decoded
+        # one at a time so the JSON text of every row is never held at once.
+        for row_id, key in wanted.items():
+            try:
+                row = self._conn.execute(
+                    "SELECT key, value, mac FROM verdicts WHERE id = ?", (row_id,)
+                ).fetchone()
+            except sqlite3.Error as exc:
+                self.stats.problems.append(f"verdict cache {self.path} unreadable: {exc}")
+                break
+            if row is None:
+                continue
+            verdict = self._check(key, *row)
             if verdict is not None:
-                found[wanted[row_id]] = verdict
+                found[key] = verdict
         self.stats.hits += len(found)
         return found
 
