@@ -32,7 +32,7 @@ from forensics.models import (
 from forensics.provenance.verdicts import Pending, Verdicts, with_evidence
 from forensics.provenance.verify import ProvenanceVerifier
 from forensics.rekor.client import RecordedRekor
-from forensics.rekor.recover import RekorView, gather, reconcile, rekor_inputs
+from forensics.rekor.recover import RekorView, embedded_index, gather, reconcile, rekor_inputs
 from forensics.rekor.verify import LogKeys
 from forensics.timeline import ReportedRelease, Timeline, build_timeline
 from forensics.trust import TrustMaterial
@@ -201,7 +201,9 @@ def rekor_view(
     base = meta.sources.get("rekor", {}).get("base_url")
     if not base:
         return None
-    inputs = rekor_inputs(files, provenance, versions, store)
+    served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in files}
+    embedded = embedded_index(store, served)  # parsed once, used by both steps below
+    inputs = rekor_inputs(files, provenance, versions, store, embedded)
     gathered = gather(
         RecordedRekor(store, str(base)),
         sans=inputs.sans,
@@ -210,7 +212,6 @@ def rekor_view(
         embedded_indexes=inputs.embedded_indexes,
         checkpoints=inputs.checkpoints,
     )
-    served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in files}
     return reconcile(
         store,
         gathered,
@@ -219,6 +220,7 @@ def rekor_view(
         served=served,
         project_repositories=inputs.repositories,
         intel=intel,
+        embedded=embedded,
     )
 
 

@@ -130,9 +130,11 @@ def rekor_inputs(
     provenance: Mapping[str, FileProvenance],
     versions: Iterable[str] = (),
     store: EvidenceStore | None = None,
+    embedded: Mapping[str, tuple[str, str, RekorEntry]] | None = None,
 ) -> RekorInputs:
     """Signing identities (seen and guessed), file digests, embedded log indexes and (with the
-    store holding the provenance objects) the checkpoints embedded in them."""
+    store holding the provenance objects) the checkpoints embedded in them. `embedded`: the
+    `embedded_index` of these files when the caller already has it (it parses every object)."""
     sans: set[str] = set()
     observed: set[tuple[str, str]] = set()
     repos: set[str] = set()
@@ -153,8 +155,10 @@ def rekor_inputs(
     probes = [g for g in dict.fromkeys(guesses) if g not in sans][:MAX_PROBES]
     checkpoints: set[str] = set()
     if store is not None:
-        served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in files}
-        for _name, _version, entry in embedded_index(store, served).values():
+        if embedded is None:
+            served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in files}
+            embedded = embedded_index(store, served)
+        for _name, _version, entry in embedded.values():
             if entry.inclusion_proof is not None and entry.inclusion_proof.checkpoint:
                 checkpoints.add(entry.inclusion_proof.checkpoint)
     return RekorInputs(
@@ -368,6 +372,7 @@ def reconcile(
     served: Mapping[str, tuple[str, str, FileProvenance]],
     project_repositories: frozenset[str],
     intel: Sequence[IntelSeed],
+    embedded: Mapping[str, tuple[str, str, RekorEntry]] | None = None,
 ) -> RekorView:
     """Sort gathered entries into cross-checks of served files and recovered entries.
 
@@ -375,7 +380,8 @@ def reconcile(
     `project_repositories`: source repository URIs of the project's verified attestations; an
     entry "carries the project's identity" when its certificate names one of them.
     """
-    embedded = embedded_index(store, served)
+    if embedded is None:
+        embedded = embedded_index(store, served)
     by_digest = {sha: (fn, ver) for fn, (ver, sha, _fp) in served.items()}
     crosschecks: list[CrossCheck] = []
     recovered: list[RecoveredEntry] = []
