@@ -16,10 +16,11 @@ from forensics.collect.github_parse import GitHubView, github_targets, load_gith
 from forensics.collect.pypi_parse import IndexSnapshot, load_index_snapshot, provenance_response
 from forensics.detectors import AnalysisContext, Requirement, run_detectors
 from forensics.errors import EvidenceError
-from forensics.evidence import NO_ANSWER, CaseMeta, EvidenceStore
+from forensics.evidence import NO_ANSWER, CaseMeta, EvidenceStore, StoredResponse
 from forensics.intel import IntelSeed, parse_intel
 from forensics.models import (
     DistFile,
+    EvidenceRef,
     FileProvenance,
     Finding,
     Pep740Support,
@@ -28,9 +29,10 @@ from forensics.models import (
     Skipped,
     utc,
 )
+from forensics.provenance.verdicts import Pending, Verdicts, with_evidence
 from forensics.provenance.verify import ProvenanceVerifier
 from forensics.rekor.client import RecordedRekor
-from forensics.rekor.recover import RekorView, gather, reconcile, rekor_inputs
+from forensics.rekor.recover import RekorView, embedded_index, gather, reconcile, rekor_inputs
 from forensics.rekor.verify import LogKeys
 from forensics.timeline import ReportedRelease, Timeline, build_timeline
 from forensics.trust import TrustMaterial
@@ -53,6 +55,9 @@ class Investigation:
     notes: tuple[str, ...] = ()
     problems: tuple[str, ...] = field(default=())
     """Per-record problems met while parsing (kept, never silently dropped)."""
+    run: Mapping[str, Any] = field(default_factory=dict)
+    """How this run was made (verdicts from the cache or verified, workers): describes the run,
+    not the evidence, so replays of one case may differ here and nowhere else."""
 
     def to_json(self) -> dict[str, Any]:
         """The versioned JSON report (`forensics.report/v1`) as a dict."""
@@ -88,6 +93,19 @@ def file_provenance(
     store: EvidenceStore, snapshot: IndexSnapshot, dist: DistFile, verifier: ProvenanceVerifier
 ) -> FileProvenance:
     """Decide one file's provenance status from what the case holds."""
+    decided = _decide_without_verifying(store, snapshot, dist)
+    if isinstance(decided, FileProvenance):
+        return decided
+    resp, ev = decided
+    return verifier.verify_provenance(
+        resp.body(), filename=dist.filename, sha256=dist.sha256, evidence=ev
+    )
+
+
+def _decide_without_verifying(
+    store: EvidenceStore, snapshot: IndexSnapshot, dist: DistFile
+) -> FileProvenance | tuple[StoredResponse, EvidenceRef]:
+    """The verdict when no verification is needed, else the stored provenance to verify."""
     if snapshot.pep740 is not Pep740Support.YES:
         return FileProvenance(
             ProvenanceStatus.UNKNOWN, snapshot.pep740_reason, (), snapshot.simple_evidence
@@ -136,9 +154,31 @@ def file_provenance(
         return FileProvenance(
             ProvenanceStatus.UNKNOWN, f"the Integrity API answered HTTP {resp.status}", (), ev
         )
-    return verifier.verify_provenance(
-        resp.body(), filename=dist.filename, sha256=dist.sha256, evidence=ev
-    )
+    return resp, ev
+
+
+def files_provenance(
+    store: EvidenceStore, snapshot: IndexSnapshot, verdicts: Verdicts
+) -> dict[str, FileProvenance]:
+    """Every file's verdict: cached ones reused, the rest verified (in parallel when many).
+
+    Same verdicts, in the same order, as `file_provenance` file by file.
+    """
+    out: dict[str, FileProvenance] = {}
+    waiting: list[tuple[str, EvidenceRef]] = []
+    pending: list[Pending] = []
+    for dist in snapshot.files:
+        decided = _decide_without_verifying(store, snapshot, dist)
+        if isinstance(decided, FileProvenance):
+            out[dist.filename] = decided
+            continue
+        resp, ev = decided
+        out[dist.filename] = FileProvenance(ProvenanceStatus.UNKNOWN, "")  # keeps the order
+        waiting.append((dist.filename, ev))
+        pending.append(Pending(dist.filename, dist.sha256, resp.sha256, resp.body))
+    for (filename, ev), verdict in zip(waiting, verdicts.decide(pending), strict=True):
+        out[filename] = with_evidence(verdict, ev)
+    return out
 
 
 def load_case_intel(store: EvidenceStore, meta: CaseMeta) -> tuple[IntelSeed, ...]:
@@ -165,7 +205,9 @@ def rekor_view(
     base = meta.sources.get("rekor", {}).get("base_url")
     if not base:
         return None
-    inputs = rekor_inputs(files, provenance, versions, store)
+    served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in files}
+    embedded = embedded_index(store, served)  # parsed once, used by both steps below
+    inputs = rekor_inputs(files, provenance, versions, store, embedded)
     gathered = gather(
         RecordedRekor(store, str(base)),
         sans=inputs.sans,
@@ -174,7 +216,6 @@ def rekor_view(
         embedded_indexes=inputs.embedded_indexes,
         checkpoints=inputs.checkpoints,
     )
-    served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in files}
     return reconcile(
         store,
         gathered,
@@ -183,6 +224,7 @@ def rekor_view(
         served=served,
         project_repositories=inputs.repositories,
         intel=intel,
+        embedded=embedded,
     )
 
 
@@ -221,27 +263,46 @@ class Evidence:
 
 
 def index_provenance(
-    store: EvidenceStore, meta: CaseMeta, verifier: ProvenanceVerifier
+    store: EvidenceStore,
+    meta: CaseMeta,
+    verifier: ProvenanceVerifier | Verdicts,
 ) -> tuple[IndexSnapshot, dict[str, FileProvenance]]:
-    """The index snapshot and every file's provenance verdict."""
+    """The index snapshot and every file's provenance verdict (`Verdicts`: cached/parallel)."""
     index_url = str(meta.sources.get("index", {}).get("base_url", ""))
     snapshot = load_index_snapshot(store, index_url, meta.project)
+    if isinstance(verifier, Verdicts):
+        return snapshot, files_provenance(store, snapshot, verifier)
     provenance = {d.filename: file_provenance(store, snapshot, d, verifier) for d in snapshot.files}
     return snapshot, provenance
 
 
 def read_evidence(
-    store: EvidenceStore, trust: TrustMaterial | None = None, *, with_github: bool = True
+    store: EvidenceStore,
+    trust: TrustMaterial | None = None,
+    *,
+    with_github: bool = True,
+    verdicts: Verdicts | None = None,
 ) -> Evidence:
-    """Parse everything the case holds: index, provenance, log, intel, GitHub (pure)."""
+    """Parse everything the case holds: index, provenance, log, intel, GitHub (pure).
+
+    `verdicts` decides provenance (its trust root wins over `trust`); by default one backed by the
+    case's verdict cache, closed before returning.
+    """
     meta = store.read_meta()
     if meta is None:
         raise EvidenceError(
             f"{store.root} has no case.json",
             hint="collect first: `forensics investigate PROJECT --case DIR`",
         )
-    trust = trust or case_trust(store, meta)
-    snapshot, provenance = index_provenance(store, meta, trust.verifier)
+    own = verdicts is None
+    if verdicts is None:
+        verdicts = Verdicts.for_case(store.root, trust or case_trust(store, meta))
+    trust = verdicts.trust
+    try:
+        snapshot, provenance = index_provenance(store, meta, verdicts)
+    finally:
+        if own:
+            verdicts.close()
     intel = load_case_intel(store, meta)
     rekor = rekor_view(
         store, meta, snapshot.files, provenance, trust.log_keys, snapshot.versions, intel
@@ -260,10 +321,32 @@ def analyze(
     *,
     as_of: datetime | None = None,
     trust: TrustMaterial | None = None,
+    reverify: bool = False,
+    workers: int | None = None,
+    verdicts: Verdicts | None = None,
 ) -> Investigation:
     """Analyse a case. `as_of` defaults to the case's last retrieval time (never the clock);
-    `trust` defaults to the trusted root recorded in the case."""
-    ev = read_evidence(store, trust)
+    `trust` defaults to the trusted root recorded in the case.
+
+    Verdicts cached in the case (`<case>/cache/verdicts.sqlite`) are reused unless `reverify`;
+    the others are verified on `workers` processes (default: every core; 1: this process only).
+    `verdicts` (an open `Verdicts`, e.g. shared with collection) overrides all three."""
+    own = verdicts is None
+    if verdicts is None:
+        meta = store.read_meta()
+        if meta is None:
+            raise EvidenceError(
+                f"{store.root} has no case.json",
+                hint="collect first: `forensics investigate PROJECT --case DIR`",
+            )
+        verdicts = Verdicts.for_case(
+            store.root, trust or case_trust(store, meta), reverify=reverify, workers=workers
+        )
+    try:
+        ev = read_evidence(store, verdicts=verdicts)
+    finally:
+        if own:
+            verdicts.close()
     meta, snapshot, rekor = ev.meta, ev.snapshot, ev.rekor
     when = utc(as_of) if as_of else store.last_retrieval()
     if when is None:
@@ -323,7 +406,9 @@ def analyze(
         "sha256": ev.trust.sha256,
         "recorded_in_case": same,
     }
+    sources["verification"] = verdicts.source()
     return Investigation(
+        run={"verification": verdicts.run_info()},
         project=snapshot.project,
         as_of=when,
         sources=sources,

@@ -18,6 +18,7 @@ from forensics.analysis import Investigation, analyze
 from forensics.errors import EvidenceError, InputError, UsageError
 from forensics.evidence import CaseMeta, EvidenceStore
 from forensics.intel import parse_intel
+from forensics.provenance.verdicts import Verdicts
 from forensics.trust import TrustMaterial
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ def collect(
     backoff: float = 0.5,
     progress: bool = False,
     clock: Callable[[], datetime] = _now,
+    verdicts: Verdicts | None = None,
 ) -> Collected:
     """Fetch everything the analysis needs into the case (resumable): the index; with
     `rekor_url`, the transparency-log entries the recovery asks for; with `github_url`, the
@@ -129,6 +131,8 @@ def collect(
             notes=meta.notes if meta else (),
         )
     )
+    # The run's verdict source; one of our own is dropped (and its cache closed) on return.
+    verdicts = verdicts or Verdicts.for_case(store.root, trust)
     problems: list[str] = []
     with _http_client(concurrency, timeout) as client:
         fetcher = Fetcher(
@@ -149,7 +153,7 @@ def collect(
         if rekor_url:
             with _status(progress, f"asking the transparency log at {rekor_url}"):
                 rekor_problems, rekor_fetcher = _collect_rekor(
-                    store, fetcher, rekor_url, trust, timeout=timeout, concurrency=concurrency
+                    store, fetcher, rekor_url, verdicts, timeout=timeout, concurrency=concurrency
                 )
                 problems += rekor_problems
                 fetchers.append(rekor_fetcher)
@@ -157,7 +161,7 @@ def collect(
             with _status(progress, f"asking GitHub at {github_url}"):
                 github = fetcher.derive(client, source="github")
                 fetchers.append(github)
-                problems += _collect_github(store, github, github_url, trust, concurrency)
+                problems += _collect_github(store, github, github_url, verdicts, concurrency)
     if not problems:
         store.finish_collection(clock())
     return Collected(
@@ -201,7 +205,7 @@ def _collect_rekor(
     store: EvidenceStore,
     fetcher: Fetcher,
     rekor_url: str,
-    trust: TrustMaterial,
+    verdicts: Verdicts,
     *,
     timeout: float,
     concurrency: int,
@@ -219,7 +223,7 @@ def _collect_rekor(
 
     meta = store.read_meta()
     assert meta is not None  # written by collect() before any source is asked
-    snapshot, provenance = index_provenance(store, meta, trust.verifier)
+    snapshot, provenance = index_provenance(store, meta, verdicts)
     inputs = rekor_inputs(snapshot.files, provenance, snapshot.versions, store)
     with requests.Session() as session:
         session.headers["User-Agent"] = USER_AGENT
@@ -246,7 +250,7 @@ def _collect_github(
     store: EvidenceStore,
     fetcher: Fetcher,
     github_url: str,
-    trust: TrustMaterial,
+    verdicts: Verdicts,
     concurrency: int,
 ) -> list[str]:
     """Fetch the commits, runs and tags that the (served and recovered) attestations name."""
@@ -254,7 +258,7 @@ def _collect_github(
     from forensics.collect.github import GitHubCollector
     from forensics.collect.github_parse import github_targets
 
-    ev = read_evidence(store, trust, with_github=False)
+    ev = read_evidence(store, with_github=False, verdicts=verdicts)
     commits, runs, repos = github_targets(ev.attested_claims())
     return GitHubCollector(fetcher, github_url, concurrency=concurrency).collect(
         commits, runs, repos
@@ -276,9 +280,14 @@ def investigate(
     progress: bool = False,
     allow_origins: Sequence[str] = (),
     deadline: float | None = None,
+    reverify: bool = False,
+    workers: int | None = None,
 ) -> Investigation:
     """Investigate a project: collect into `case` (a temporary one if None) unless `offline`,
-    then analyse the case as of `as_of` (default: the case's last retrieval time)."""
+    then analyse the case as of `as_of` (default: the case's last retrieval time).
+
+    Verdicts cached in the case are reused unless `reverify`; the others are verified on
+    `workers` processes (default: every core)."""
     if offline and case is None:
         raise UsageError("--offline needs --case DIR: there is nothing to analyse otherwise")
     if trust_root:
@@ -296,7 +305,12 @@ def investigate(
                     raise EvidenceError(f"{root} has no case.json; collect it first")
                 if meta.project != project and _norm(meta.project) != _norm(project):
                     raise UsageError(f"case {root} is about {meta.project!r}, not {project!r}")
-            else:
+                return analyze(store, as_of=as_of, trust=trust, reverify=reverify, workers=workers)
+            assert trust is not None  # online runs always pin a root above
+            # One verdict source for the whole run: collection needs the verdicts too, and each
+            # provenance object is verified once.
+            verdicts = Verdicts.for_case(root, trust, reverify=reverify, workers=workers)
+            try:
                 collect(
                     project,
                     store,
@@ -309,8 +323,11 @@ def investigate(
                     progress=progress,
                     allow_origins=allow_origins,
                     deadline=deadline,
+                    verdicts=verdicts,
                 )
-            return analyze(store, as_of=as_of, trust=trust)
+                return analyze(store, as_of=as_of, verdicts=verdicts)
+            finally:
+                verdicts.close()
 
 
 def _norm(name: str) -> str:

@@ -90,6 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop sending requests after this long; what is missing is reported, and "
         "re-running with --case resumes",
     )
+    inv.add_argument(
+        "--reverify",
+        action="store_true",
+        help="verify every attestation again instead of reusing the verdicts cached in the case "
+        "(<case>/cache/verdicts.sqlite, derived data)",
+    )
+    inv.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes verifying attestations (default: every core; 1: no extra process)",
+    )
 
     ver = sub.add_parser("verify", help="verify one distribution file against its provenance")
     ver.add_argument("dist", type=Path)
@@ -160,6 +172,8 @@ def cmd_investigate(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency must be at least 1")
     if args.deadline is not None and not args.deadline > 0:
         raise UsageError(f"--deadline must be a positive number of seconds, got {args.deadline}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
     inv = investigate(
         args.project,
         index_url=args.index_url,
@@ -174,6 +188,8 @@ def cmd_investigate(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
         allow_origins=args.allow_origin,
         deadline=args.deadline,
+        reverify=args.reverify,
+        workers=args.workers,
     )
     fmt = Format(args.format)
     color = fmt is Format.TEXT and args.output is None and sys.stdout.isatty()

@@ -7,6 +7,7 @@ figures.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -20,16 +21,26 @@ FIGURE_LINES = [
     r"^history: 20 releases × 2 files = 40 files \(seed 0\)$",
     r"^build world: [\d.]+ s$",
     r"^collect over loopback: [\d.]+ s, \d+ requests, [\d.]+ MB of responses stored",
-    r"^analysis \(online, open case\): [\d.]+ s$",
-    r"^analysis \(offline re-analysis from disk\): [\d.]+ s$",
-    r"^verification only: [\d.]+ s for 40 attestations \(40 verified\), [\d.]+ ms per attestation$",
-    r"^ms per file: online [\d.]+, offline [\d.]+$",
-    r"^ms per attestation verified .*: [\d.]+$",
-    r"^peak RSS: [\d.]+ MB$",
-    r"^ratio offline/online analysis: [\d.]+$",
-    r"^analysis per 1,000 files: online [\d.]+ s, offline [\d.]+ s$",
+    r"^analysis, cold \(\d+ worker processes, nothing cached\): [\d.]+ s; uncached sequential "
+    r"baseline [\d.]+ s",
+    r"^offline re-analysis, cached verdicts \(40 from the cache, 0 verified\): [\d.]+ s",
+    r"^peak RSS of the investigation process \(cached\): [\d.]+ MB",
+    r"^verification only: 40 attestations, \d+ processes cold \d+/s",
     r"^releases: 20, findings: \d+",
 ]
+JSON_NAMES = {
+    "build_world",
+    "collect",
+    "analysis.cold",
+    "analysis.offline_cached",
+    "rss.uncached",
+    "rss.cold",
+    "rss.cached",
+    "cli.offline_cached",
+    "verify.throughput_cold",
+    "machine.load_before",
+    "machine.load_after",
+}
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -47,6 +58,27 @@ def test_bench_investigate_small_history() -> None:
     assert "UNSOUND RUN" not in proc.stdout
 
 
+def test_bench_investigate_json_lines(tmp_path: Path) -> None:
+    proc = _run(str(BENCHMARKS / "bench_investigate.py"), "--releases", "3", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert {r["name"] for r in records} == JSON_NAMES
+    for r in records:
+        assert list(r) == ["name", "value", "unit", "baseline", "baseline_value", "ratio"]
+        if r["baseline"] is not None:
+            assert r["ratio"] == pytest.approx(r["value"] / r["baseline_value"], rel=1e-3)
+    assert "UNSOUND RUN" not in proc.stderr
+
+
+def test_jsonl_helper_refuses_a_half_baseline() -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    from _jsonl import record
+
+    with pytest.raises(ValueError, match="baseline"):
+        record("x", 1.0, "s", baseline="y")
+    assert record("x", 2.0, "s", baseline="y", baseline_value=4.0)["ratio"] == 0.5
+
+
 def test_bench_investigate_refuses_a_bad_size() -> None:
     proc = _run(str(BENCHMARKS / "bench_investigate.py"), "--releases", "0")
     assert proc.returncode == 2
@@ -61,11 +93,22 @@ def test_bench_verify_skips_cleanly_without_real_data(tmp_path: Path) -> None:
 
 @pytest.mark.realdata
 def test_bench_verify_on_real_data(real_data: Path) -> None:
-    proc = _run(str(BENCHMARKS / "bench_verify.py"), "--data", str(real_data), "--rounds", "1")
+    proc = _run(
+        str(BENCHMARKS / "bench_verify.py"),
+        *("--data", str(real_data), "--rounds", "1", "--copies", "2", "--json"),
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert re.search(r"^corpus: \d+ files, \d+ attestations", proc.stdout, re.M)
-    assert re.search(r"^ratio pypi-attestations/ours: [\d.]+$", proc.stdout, re.M)
-    assert "DISAGREEMENT" not in proc.stdout
+    assert re.search(r"^corpus: \d+ files, \d+ attestations", proc.stderr, re.M)
+    names = {json.loads(line)["name"] for line in proc.stdout.splitlines()}
+    assert names == {
+        "machine.load_before",
+        "machine.load_after",
+        "verify.build_verifier",
+        "verify.sequential_per_attestation",
+        "verify.cli_per_file",
+        "verify.parallel_throughput_cold",
+    }
+    assert "DISAGREEMENT" not in proc.stderr
 
 
 def test_bench_collect_prints_json_lines_with_a_baseline() -> None:

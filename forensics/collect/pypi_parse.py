@@ -521,6 +521,7 @@ def load_index_snapshot(store: EvidenceStore, base_url: str, project: str) -> In
         grouped.append((current, "/urls", urls))
     files: list[DistFile] = []
     for version, prefix, entries in grouped:
+        first = len(files)  # this release's files only: scanning all files was O(n²)
         for i, entry in enumerate(entries):
             pointer = f"{prefix}/{i}"
             if not isinstance(entry, dict):
@@ -536,7 +537,7 @@ def load_index_snapshot(store: EvidenceStore, base_url: str, project: str) -> In
                     problems=problems,
                 )
             )
-        yanks = {(f.yanked, f.yanked_reason) for f in files if f.version == version}
+        yanks = {(f.yanked, f.yanked_reason) for f in files[first:] if f.version == version}
         if len(yanks) > 1:
             problems.append(f"release {version!r}: files disagree on yanked/yanked_reason")
     simple = _simple_view(store, simple_api_url(base_url, normalized), problems)

@@ -30,6 +30,7 @@ installed sigstore wheel). Hostile input never raises; it becomes an INVALID/UNK
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.metadata
 import re
@@ -51,7 +52,7 @@ from packaging.utils import (
 )
 from pypi_attestations import Attestation, AttestationType, ConversionError
 from pypi_attestations import Publisher as PyPIPublisher
-from sigstore.models import InvalidBundle
+from sigstore.models import InvalidBundle, TrustedRoot
 from sigstore.verify import Verifier
 
 from forensics.errors import InputError
@@ -390,6 +391,25 @@ def _subject_failures(stmt: _Statement, filename: str, sha256: str) -> list[str]
 # --------------------------------------------------------------------------- verifier
 
 
+# --------------------------------------------------------------------------- once per root
+
+
+def _build_keyrings_once(root: TrustedRoot) -> None:
+    """Make `root` build its CT-log and Rekor keyrings once instead of on every verification.
+
+    sigstore's `Verifier` asks `TrustedRoot.ct_keyring(purpose)` / `rekor_keyring(purpose)` for
+    every bundle, and each call filters the root's logs and loads every public key again. The
+    keys are a function of the root and the purpose (and, for signing, the clock: a verifier
+    lives for one investigation), so the keyrings are kept per purpose on this root object. Every
+    signature, SCT, SET and checkpoint is still verified against them; only the key loading is
+    shared. Measured in `benchmarks/bench_verify.py`.
+    """
+    for name in ("ct_keyring", "rekor_keyring"):
+        method = getattr(root, name)
+        if not isinstance(method, functools._lru_cache_wrapper):
+            setattr(root, name, functools.cache(method))
+
+
 @dataclass
 class _Tally:
     invalid: list[str] = field(default_factory=list)
@@ -402,6 +422,7 @@ class ProvenanceVerifier:
 
     def __init__(self, trust: TrustMaterial) -> None:
         self._trust = trust
+        _build_keyrings_once(trust.trusted_root)
         try:
             self._verifier = Verifier(trusted_root=trust.trusted_root)
         except sigstore.errors.Error as exc:

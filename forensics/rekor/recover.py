@@ -134,9 +134,11 @@ def rekor_inputs(
     provenance: Mapping[str, FileProvenance],
     versions: Iterable[str] = (),
     store: EvidenceStore | None = None,
+    embedded: Mapping[str, tuple[str, str, RekorEntry]] | None = None,
 ) -> RekorInputs:
     """Signing identities (seen and guessed), file digests, embedded log indexes and (with the
-    store holding the provenance objects) the checkpoints embedded in them."""
+    store holding the provenance objects) the checkpoints embedded in them. `embedded`: the
+    `embedded_index` of these files when the caller already has it (it parses every object)."""
     sans: set[str] = set()
     observed: set[tuple[str, str]] = set()
     repos: set[str] = set()
@@ -157,8 +159,10 @@ def rekor_inputs(
     probes = [g for g in dict.fromkeys(guesses) if g not in sans][:MAX_PROBES]
     checkpoints: set[str] = set()
     if store is not None:
-        served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in files}
-        for _name, _version, entry in embedded_index(store, served).values():
+        if embedded is None:
+            served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in files}
+            embedded = embedded_index(store, served)
+        for _name, _version, entry in embedded.values():
             if entry.inclusion_proof is not None and entry.inclusion_proof.checkpoint:
                 checkpoints.add(entry.inclusion_proof.checkpoint)
     return RekorInputs(
@@ -497,14 +501,13 @@ def _entry_evidence(
     base_url: str,
     uuid: str,
     how: set[str],
-    by_index: Mapping[int, str],
+    indexes: Sequence[int],
     batch: bytes | None = None,
 ) -> tuple[EvidenceRef, ...]:
+    """`indexes`: the log indexes that led to `uuid`, ascending."""
     base = base_url.rstrip("/")
     urls = [f"{base}/api/v1/log/entries/{uuid}"]
-    urls += [
-        f"{base}/api/v1/log/entries?logIndex={i}" for i, u in sorted(by_index.items()) if u == uuid
-    ]
+    urls += [f"{base}/api/v1/log/entries?logIndex={i}" for i in indexes]
     refs = []
     if batch is not None:
         stored = store.latest(
@@ -536,6 +539,7 @@ def reconcile(
     served: Mapping[str, tuple[str, str, FileProvenance]],
     project_repositories: frozenset[str],
     intel: Sequence[IntelSeed],
+    embedded: Mapping[str, tuple[str, str, RekorEntry]] | None = None,
 ) -> RekorView:
     """Sort gathered entries into cross-checks of served files and recovered entries.
 
@@ -543,16 +547,23 @@ def reconcile(
     `project_repositories`: source repository URIs of the project's verified attestations; an
     entry "carries the project's identity" when its certificate names one of them.
     """
-    embedded = embedded_index(store, served)
+    if embedded is None:
+        embedded = embedded_index(store, served)
     by_digest = {sha: (fn, ver) for fn, (ver, sha, _fp) in served.items()}
     crosschecks: list[CrossCheck] = []
     recovered: list[RecoveredEntry] = []
     problems = list(g.problems)
     offsets = g.log_info.shard_offsets() if g.log_info is not None else None
+    # uuid -> the log indexes that led to it, built once (scanning by_index per entry was O(n²))
+    indexes_of: dict[str, list[int]] = {}
+    for index, found in sorted(g.by_index.items()):
+        indexes_of.setdefault(found, []).append(index)
     for uuid in sorted(g.entries, key=lambda u: (g.entries[u].log_index, u)):
         entry = g.entries[uuid]
         how = g.found_by.get(uuid, set())
-        ev = _entry_evidence(store, base_url, uuid, how, g.by_index, g.delivered_by.get(uuid))
+        ev = _entry_evidence(
+            store, base_url, uuid, how, indexes_of.get(uuid, []), g.delivered_by.get(uuid)
+        )
         result: EntryVerification = verify_entry(entry, keys, shard_offsets=offsets)
         if uuid in embedded:
             served_name, served_version, copy = embedded[uuid]

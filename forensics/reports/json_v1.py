@@ -118,6 +118,9 @@ def report_dict(inv: Investigation) -> dict[str, Any]:
         "findings": [f.to_json() for f in inv.findings],
         "skipped": [s.to_json() for s in inv.skipped],
         "problems": list(inv.problems),
+        # Describes this run, not the evidence (verdicts from the cache or verified, workers):
+        # excluded when comparing replays of one case.
+        "run": {k: dict(sorted(v.items())) for k, v in sorted(inv.run.items())},
     }
 
 

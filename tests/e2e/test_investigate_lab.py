@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,9 +125,21 @@ def test_offline_reanalysis_is_byte_identical_and_needs_no_server(
         == 0
     )
     second = capsys.readouterr().out  # the case's own stored trust root is used by default
-    assert online == first == second
+    assert main([*argv, "--offline", "--reverify", "--workers", "1"]) == 0
+    third = capsys.readouterr().out
+    # `run` describes each run (where its verdicts came from); the rest is byte-identical.
+    runs = [_without_run(text) for text in (online, first, second, third)]
+    assert runs[0][0] == runs[1][0] == runs[2][0] == runs[3][0]
+    online_run, first_run, third_run = runs[0][1], runs[1][1], runs[3][1]
+    assert online_run["verdicts_verified"] > 0 and online_run["verdicts_from_cache"] == 0
+    assert first_run["verdicts_verified"] == 0
+    assert first_run["verdicts_from_cache"] == online_run["verdicts_verified"]
+    assert first_run["problems"] == [] and first_run["reverify"] is False
+    assert third_run["reverify"] is True and third_run["verdicts_from_cache"] == 0
+    assert third_run["verdicts_verified"] == online_run["verdicts_verified"]
     assert len(server.requests) == requests_before
     doc = json.loads(first)
+    assert doc["sources"]["verification"]["verifier"] == online_run["verifier"]
     assert doc["sources"]["trust_root"]["recorded_in_case"] is True
     assert main(["case", "verify", str(case)]) == 0
     capsys.readouterr()
@@ -136,6 +149,13 @@ def test_offline_reanalysis_is_byte_identical_and_needs_no_server(
     assert later["as_of"] == "2030-01-01T00:00:00Z"
     later["as_of"] = doc["as_of"]
     assert later == doc
+
+
+def _without_run(text: str) -> tuple[str, dict[str, Any]]:
+    """The report text without its `run` block, and the block's verification part."""
+    doc = json.loads(text)
+    run = doc.pop("run")
+    return json.dumps(doc, sort_keys=True), run["verification"]
 
 
 def test_during_the_attack_token_uploads_are_lost_provenance(

@@ -1,0 +1,303 @@
+"""Cached and parallel verdicts: reused when sound, ignored when not, identical to the sequential
+path, and no tampered attestation ever passes through them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from forensics.analysis import analyze
+from forensics.api import collect
+from forensics.evidence import EvidenceStore
+from forensics.models import ProvenanceStatus
+from forensics.provenance.cache import (
+    VerdictCache,
+    VerdictKey,
+    decode_verdict,
+    encode_verdict,
+    verifier_version,
+)
+from forensics.provenance.parallel import Job, plan_workers, verify_many
+from forensics.provenance.verdicts import Pending, Verdicts
+from forensics.trust import TrustMaterial
+from forensics_lab.build import build_world
+from forensics_lab.serve import LabServer
+from forensics_lab.synth import synthesize
+
+
+@dataclass(frozen=True)
+class Lab:
+    world: Path
+    case: Path
+    trust: TrustMaterial
+    project: str
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    """A small synthetic history (6 releases × 2 files), collected once into a case."""
+    base = tmp_path_factory.mktemp("verdicts")
+    scenario = synthesize(6, 2, 0)
+    world = build_world(scenario, base / "world")
+    trust = TrustMaterial.load(world / "trusted_root.json")
+    case = base / "case"
+    with LabServer(world) as server, EvidenceStore.open(case) as store:
+        collect(scenario.project, store, index_url=server.url, rekor_url=server.url, trust=trust)
+    return Lab(world, case, trust, scenario.project)
+
+
+def _report(case: Path, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    with EvidenceStore.open(case, create=False) as store:
+        doc = analyze(store, **kwargs).to_json()
+    return doc, doc.pop("run")["verification"]
+
+
+def _fresh_cache(lab: Lab) -> None:
+    for path in (lab.case / "cache").glob("verdicts.sqlite*"):
+        path.unlink()
+
+
+def test_second_analysis_reuses_every_verdict_and_reports_the_same(lab: Lab) -> None:
+    _fresh_cache(lab)
+    first, run1 = _report(lab.case, workers=1)
+    second, run2 = _report(lab.case, workers=1)
+    again, run3 = _report(lab.case, workers=1, reverify=True)
+    assert first == second == again
+    assert run1["verdicts_verified"] == 12 and run1["verdicts_from_cache"] == 0
+    assert run2["verdicts_verified"] == 0 and run2["verdicts_from_cache"] == 12
+    assert run3["verdicts_verified"] == 12 and run3["verdicts_from_cache"] == 0
+    assert run1["problems"] == run2["problems"] == run3["problems"] == []
+    assert run2["verifier"] == verifier_version() == first["sources"]["verification"]["verifier"]
+    assert first["sources"]["verification"]["trust_root_sha256"] == lab.trust.sha256
+    assert {f["provenance"]["status"] for r in first["releases"] for f in r["files"]} == {
+        "verified"
+    }
+
+
+def _rows(lab: Lab) -> list[tuple[str, str, str, str]]:
+    with sqlite3.connect(lab.case / "cache" / "verdicts.sqlite") as conn:
+        return list(conn.execute("SELECT id, key, value, mac FROM verdicts ORDER BY id"))
+
+
+def _set(lab: Lab, row_id: str, column: str, value: str) -> None:
+    assert column in {"key", "value", "mac"}
+    with sqlite3.connect(lab.case / "cache" / "verdicts.sqlite") as conn:
+        conn.execute(f"UPDATE verdicts SET {column} = ? WHERE id = ?", (value, row_id))
+
+
+def test_altered_entry_is_ignored_with_a_problem_and_verified_again(lab: Lab) -> None:
+    _fresh_cache(lab)
+    clean, _ = _report(lab.case, workers=1)
+    rows = _rows(lab)
+    # Forge the most dangerous edit: a verdict turned around, MAC left as it was.
+    row_id, _key, value, _mac = rows[0]
+    forged = json.loads(value)
+    forged["status"] = "invalid"
+    forged["reason"] = "forged"
+    _set(lab, row_id, "value", json.dumps(forged))
+    # And a row whose value is not JSON at all.
+    _set(lab, rows[1][0], "value", "{not json")
+    doc, run = _report(lab.case, workers=1)
+    assert doc == clean
+    assert run["verdicts_from_cache"] == 10 and run["verdicts_verified"] == 2
+    assert len(run["problems"]) == 2
+    assert all("MAC mismatch" in p for p in run["problems"])
+    # the rows were replaced by sound ones: the next run reuses everything
+    _, run = _report(lab.case, workers=1)
+    assert run["verdicts_from_cache"] == 12 and run["problems"] == []
+
+
+def test_entry_stored_under_another_key_is_ignored(lab: Lab) -> None:
+    _fresh_cache(lab)
+    _report(lab.case, workers=1)
+    rows = _rows(lab)
+    _set(lab, rows[0][0], "key", rows[1][1])
+    _, run = _report(lab.case, workers=1)
+    assert run["verdicts_verified"] == 1
+    assert run["problems"] == [p for p in run["problems"] if "stored under another key" in p]
+    assert len(run["problems"]) == 1
+
+
+def test_cache_written_on_another_machine_is_not_trusted(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fresh_cache(lab)
+    clean, _ = _report(lab.case, workers=1)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))  # another secret
+    doc, run = _report(lab.case, workers=1)
+    assert doc == clean
+    assert run["verdicts_from_cache"] == 0 and run["verdicts_verified"] == 12
+    assert len(run["problems"]) == 6
+    assert run["problems"][-1] == "and 7 more verdict cache problem(s)"
+
+
+def test_entry_with_a_valid_mac_that_does_not_decode_is_ignored(lab: Lab) -> None:
+    _fresh_cache(lab)
+    _report(lab.case, workers=1)
+    cache, note = VerdictCache.open(lab.case)
+    assert cache is not None and note == ""
+    row_id, key_text, _value, _mac = _rows(lab)[0]
+    bad = json.dumps({"status": "verified", "reason": "", "attestations": [{"verified": "yes"}]})
+    _set(lab, row_id, "value", bad)
+    _set(lab, row_id, "mac", cache._mac(key_text, bad))
+    cache.close()
+    _, run = _report(lab.case, workers=1)
+    assert run["verdicts_verified"] == 1
+    assert len(run["problems"]) == 1 and "does not decode" in run["problems"][0]
+
+
+def test_another_verifier_version_or_trust_root_is_another_key(lab: Lab) -> None:
+    _fresh_cache(lab)
+    _report(lab.case, workers=1)
+    with EvidenceStore.open(lab.case, create=False) as store:
+        meta = store.read_meta()
+        assert meta is not None
+        verdicts = Verdicts.for_case(lab.case, lab.trust, workers=1)
+        verdicts.version = "provenance-forensics 99 (an upgrade)"
+        inv = analyze(store, verdicts=verdicts)
+        verdicts.close()
+    run = inv.run["verification"]
+    assert run["verdicts_verified"] == 12 and run["verdicts_from_cache"] == 0
+    assert run["problems"] == []
+
+
+def test_verdict_codec_round_trips_real_verdicts(lab: Lab) -> None:
+    with EvidenceStore.open(lab.case, create=False) as store:
+        inv = analyze(store, workers=1, reverify=True)
+    verdicts = [fv.provenance for rel in inv.timeline.releases for fv in rel.files]
+    assert verdicts
+    for fp in verdicts:
+        bare = type(fp)(fp.status, fp.reason, fp.attestations)
+        back = decode_verdict(json.loads(json.dumps(encode_verdict(fp))))
+        assert back == bare
+        assert [a.publisher.raw if a.publisher else None for a in back.attestations] == [
+            a.publisher.raw if a.publisher else None for a in fp.attestations
+        ]
+        assert [a.predicate for a in back.attestations] == [a.predicate for a in fp.attestations]
+
+
+def test_key_text_names_every_input() -> None:
+    key = VerdictKey("a" * 64, "b" * 64, "x-1.0.tar.gz", "c" * 64, "v1")
+    assert json.loads(key.text()) == ["a" * 64, "b" * 64, "x-1.0.tar.gz", "c" * 64, "v1"]
+    assert key.row_id() != VerdictKey("a" * 64, "b" * 64, "x-1.0.tar.gz", "c" * 64, "v2").row_id()
+
+
+# --------------------------------------------------------------------------- parallel
+
+
+def _jobs(lab: Lab) -> list[Job]:
+    jobs = []
+    for path in sorted((lab.world / "provenance").glob("*.json")):
+        filename = path.name.removesuffix(".json")
+        dist = lab.world / "files" / filename
+
+        jobs.append(Job(path.read_bytes(), filename, hashlib.sha256(dist.read_bytes()).hexdigest()))
+    return jobs
+
+
+def _tampered(job: Job, how: str) -> Job:
+    """One tamper class of tests/provenance applied to a lab provenance object."""
+    obj = json.loads(job.raw)
+    att = obj["attestation_bundles"][0]["attestations"][0]
+    env = att["envelope"]
+    tle = att["verification_material"]["transparency_entries"][0]
+    if how == "swapped-file":
+        return Job(job.raw, job.filename, "0" * 64)
+    if how == "statement":
+        stmt = json.loads(base64.b64decode(env["statement"]))
+        stmt["predicate"] = {"tampered": True}
+        env["statement"] = base64.b64encode(json.dumps(stmt).encode()).decode()
+    elif how == "signature":
+        sig = bytearray(base64.b64decode(env["signature"]))
+        sig[-1] ^= 1
+        env["signature"] = base64.b64encode(bytes(sig)).decode()
+    elif how == "integrated-time":
+        tle["integratedTime"] = str(int(tle["integratedTime"]) + 1)
+    elif how == "inclusion-proof":
+        hashes = tle["inclusionProof"]["hashes"]
+        if hashes:
+            first = bytearray(base64.b64decode(hashes[0]))
+            first[0] ^= 1
+            hashes[0] = base64.b64encode(bytes(first)).decode()
+        else:
+            tle["inclusionProof"]["rootHash"] = base64.b64encode(b"\0" * 32).decode()
+    elif how == "publisher":
+        obj["attestation_bundles"][0]["publisher"]["repository"] = "someone/else"
+    else:
+        raise AssertionError(how)
+    return Job(json.dumps(obj).encode(), job.filename, job.sha256)
+
+
+TAMPERS = [
+    "swapped-file",
+    "statement",
+    "signature",
+    "integrated-time",
+    "inclusion-proof",
+    "publisher",
+]
+
+
+def test_parallel_verdicts_equal_sequential_in_order_and_tampering_still_fails(lab: Lab) -> None:
+    """Worker processes (one root parse per process, keyrings built once) change no verdict:
+    every genuine file verifies, every tamper class of tests/provenance still fails, in order."""
+    genuine = _jobs(lab)
+    jobs: list[Job] = []
+    for i, job in enumerate(genuine):
+        jobs.append(job)
+        jobs.append(_tampered(job, TAMPERS[i % len(TAMPERS)]))
+    sequential = verify_many(
+        jobs, lab.trust.verifier, trust_raw=lab.trust.raw, trust_label=lab.trust.label, workers=1
+    )
+    parallel = verify_many(
+        jobs,
+        lab.trust.verifier,
+        trust_raw=lab.trust.raw,
+        trust_label=lab.trust.label,
+        workers=2,
+        min_parallel=1,
+    )
+    assert parallel == sequential
+    statuses = [v.status for v in parallel]
+    assert statuses[0::2] == [ProvenanceStatus.VERIFIED] * len(genuine)
+    assert statuses[1::2] == [ProvenanceStatus.INVALID] * len(genuine)
+    reasons = {TAMPERS[i % len(TAMPERS)]: v.reason for i, v in enumerate(parallel[1::2])}
+    assert "sha256" in reasons["swapped-file"]
+    assert "signature does not verify" in reasons["statement"]
+    assert "signature does not verify" in reasons["signature"]
+    assert "transparency log entry" in reasons["integrated-time"]
+    assert "transparency log entry" in reasons["inclusion-proof"]
+    assert "identity does not match" in reasons["publisher"]
+
+
+def test_cached_path_never_turns_a_tampered_file_into_a_verified_one(
+    lab: Lab, tmp_path: Path
+) -> None:
+    genuine = _jobs(lab)[:3]
+    bad = [_tampered(j, "signature") for j in genuine]
+    pending = [
+        Pending(j.filename, j.sha256, hashlib.sha256(j.raw).hexdigest(), lambda j=j: j.raw)
+        for j in [*genuine, *bad]
+    ]
+    for _ in range(2):  # cold, then from the cache
+        verdicts = Verdicts.for_case(tmp_path, lab.trust, workers=1)
+        out = verdicts.decide(pending)
+        verdicts.close()
+        assert [v.status for v in out] == [ProvenanceStatus.VERIFIED] * 3 + [
+            ProvenanceStatus.INVALID
+        ] * 3
+    assert verdicts.run_info()["verdicts_from_cache"] == 6
+
+
+def test_small_inputs_stay_in_this_process() -> None:
+    assert plan_workers(10, None) == 1
+    assert plan_workers(10, 4, min_parallel=5) == 4
+    assert plan_workers(3, 4, min_parallel=1) == 3
+    assert plan_workers(10_000, 1) == 1
