@@ -67,7 +67,9 @@ class ClaimDrift(Detector):
         return [
             self._finding(dev)
             for attr in COMPARED
-            for dev in deviations(ctx.timeline.releases, attr)
+            for dev in deviations(
+                ctx.timeline.releases, attr, explained=lambda d: explain(d) is not None
+            )
         ]
 
     def _finding(self, dev: Deviation) -> Finding:

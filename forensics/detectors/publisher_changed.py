@@ -82,7 +82,10 @@ class PublisherChanged(Detector):
         """One finding per publisher change (at the transition) or multi-publisher release."""
         out: list[Finding] = []
         for name in ATTRIBUTES:
-            for dev in deviations(ctx.timeline.releases, attribute(name)):
+            devs = deviations(
+                ctx.timeline.releases, attribute(name), explained=lambda d: triage(d)[1]
+            )
+            for dev in devs:
                 why, explained = triage(dev)
                 base = Severity.MEDIUM if name == "workflow" and not explained else None
                 if name == "repository" and "new repository id" in why:

@@ -449,11 +449,14 @@ def deviations(
     *,
     regime: bool = False,
     read: Callable[[ReleaseView], str | None] | None = None,
+    explained: Callable[[Deviation], bool] | None = None,
 ) -> list[Deviation]:
     """Every release whose value its baseline never had (see the module docstring).
 
     `regime`: a value the last `PERSIST` releases of the scope all moved away from counts as new
     again (a project that adopted Trusted Publishing and then uploads without it).
+    `explained`: a deviation it accepts (a transfer, a tagged rename) enters the baseline at
+    once, so the releases after an explained change are compared with the new normal.
     """
     obs = observe(releases, read or attribute.read)
     seq = [rel for rel, _v in obs]
@@ -483,22 +486,21 @@ def deviations(
             persisted += 1
         returned = next((seq[i].version for i in following if values[i] in counts), None)
         transition = persisted + 1 >= PERSIST
-        out.append(
-            Deviation(
-                release=rel,
-                attribute=attribute,
-                value=value,
-                expected=tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
-                support=len(scope.members),
-                scope=scope,
-                persisted=persisted,
-                transition=transition,
-                returned_at=None if transition else returned,
-                retired=retired,
-                earlier=tuple(seq[i] for i in scope.members),
-            )
+        dev = Deviation(
+            release=rel,
+            attribute=attribute,
+            value=value,
+            expected=tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+            support=len(scope.members),
+            scope=scope,
+            persisted=persisted,
+            transition=transition,
+            returned_at=None if transition else returned,
+            retired=retired,
+            earlier=tuple(seq[i] for i in scope.members),
         )
-        if transition or len(scope.members) < MIN_SUPPORT:
+        out.append(dev)
+        if transition or dev.cold or (explained is not None and explained(dev)):
             # a change that stays (or one with nothing to compare it with) is the new normal
             accepted.append(pos)
     return out
