@@ -1444,12 +1444,17 @@ class _Parser:
                     severity = why.get("min_severity", "medium")
                     detector = why.get("detector")
                     if unknown:
-                        sub.error(version, f"unknown key(s) {', '.join(unknown)}; expected "
-                                  "min_severity, detector, why")
+                        sub.error(
+                            version,
+                            f"unknown key(s) {', '.join(unknown)}; expected "
+                            "min_severity, detector, why",
+                        )
                         continue
                     if severity not in SEVERITIES:
-                        sub.error(version, f"min_severity {severity!r} is not one of "
-                                  + ", ".join(SEVERITIES))
+                        sub.error(
+                            version,
+                            f"min_severity {severity!r} is not one of " + ", ".join(SEVERITIES),
+                        )
                         continue
                     if detector is not None and not isinstance(detector, str):
                         sub.error(version, "detector must be a detector id string")

@@ -19,7 +19,7 @@ from forensics.detectors.interface import (
     doc_paragraph,
 )
 from forensics.models import Confidence, Finding, Severity
-from forensics.timeline.baseline import attribute, corroboration, deviations
+from forensics.timeline.baseline import attribute, corroboration, deviations, support_for
 
 MOTIVATION = doc_paragraph(__doc__)
 
@@ -46,7 +46,10 @@ class SelfHostedRunner(Detector):
             if "self-hosted" not in value:
                 continue
             dev = devs.get(rel.version)
-            if dev is None:
+            support = support_for(ctx.timeline.releases, rel, runner)
+            if dev is None and support is not None and support[1] == 0:
+                severity, why = Severity.MEDIUM, "no earlier release to compare the runner with"
+            elif dev is None:
                 severity, why = Severity.INFO, "the line's earlier releases used such runners too"
             elif dev.cold:
                 severity, why = Severity.MEDIUM, dev.comparison()
