@@ -297,16 +297,6 @@ class Timeline:
         """The release with this version, or None."""
         return next((r for r in self.releases if r.version == version), None)
 
-    def previous_attested(self, version: str) -> ReleaseView | None:
-        """The nearest earlier release (by upload time) that carried verified attestations."""
-        prior = None
-        for rel in self.releases:
-            if rel.version == version:
-                return prior
-            if rel.publishers and rel.state is not ReleaseState.INCONSISTENT:
-                prior = rel
-        return None
-
 
 def _order_key(rel: tuple[str, datetime | None]) -> tuple[int, str, tuple[int, Version | str]]:
     version, first = rel
