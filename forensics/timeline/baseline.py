@@ -17,8 +17,10 @@ value the comparison set never had:
   *transition*: reported once, at the first release, with "persisted for N releases", and it becomes
   part of the baseline (so a later return to the old value is not an anomaly either);
 * a new value that does not persist is an *excursion*: every release of it is a deviation (each is
-  compared with the baseline, which the excursion does not enter), and the release that returns to
-  the usual value is normal.
+  compared with the baseline, which the excursion does not enter while it lasts), and the release
+  that returns to the usual value is normal. Once it has returned, the excursion is history: a
+  later recurrence of a value seen once, as a deviation, is reported a step lower (`recurrence`),
+  and after that it is part of the process.
 
 Numbers (upload-to-log latency) are compared on a log scale with median and MAD (`robust_scale`).
 `group_by_line` and `comparison_scope` are the per-line grouping other detectors reuse.
@@ -385,6 +387,8 @@ class Deviation:
     """The version at which the usual value came back (an excursion), if any."""
     retired: bool = False
     """The value was seen before, but the recent releases all moved away from it."""
+    recurrence: bool = False
+    """The value was seen once before, as a deviation itself: rare, but not new."""
     earlier: tuple[ReleaseView, ...] = ()
     """The releases of the baseline (the compared earlier releases)."""
 
@@ -417,6 +421,8 @@ class Deviation:
         )
         if self.retired:
             text += " (seen before, but not in the recent releases)"
+        if self.recurrence:
+            text += " (seen once before, as a deviation)"
         if self.transition:
             text += f"; the change persisted for {self.persisted} later release(s)"
         elif self.returned_at:
@@ -462,6 +468,8 @@ def deviations(
     seq = [rel for rel, _v in obs]
     values = [v for _rel, v in obs]
     accepted: list[int] = []
+    pending: list[int] = []  # excursion releases, until the usual value returns
+    excursions: set[int] = set()  # former excursion releases, now history
     out: list[Deviation] = []
     for pos, (rel, value) in enumerate(obs):
         if not accepted:
@@ -469,15 +477,28 @@ def deviations(
             continue
         scope = comparison_scope(seq, pos, accepted)
         counts = Counter(values[i] for i in scope.members)
-        retired = False
+        retired = recurrence = False
         if value in counts:
             recent = [values[i] for i in scope.members[-PERSIST:]]
-            if not (
+            retired = (
                 regime and len(recent) == PERSIST and len(set(recent)) == 1 and recent[0] != value
-            ):
+            )
+            seen = [i for i in scope.members if values[i] == value]
+            # a value seen once before, and then only as a deviation, is still rare
+            recurrence = (
+                not retired
+                and len(seen) == 1
+                and seen[0] in excursions
+                and len(scope.members) >= STRONG_SUPPORT
+            )
+            if not (retired or recurrence):
                 accepted.append(pos)
+                if pending:
+                    # the usual value is back: the excursion is over, and it is history now
+                    accepted = sorted({*accepted, *pending})
+                    excursions.update(pending)
+                    pending = []
                 continue
-            retired = True
         following = [i for i in range(pos + 1, len(obs)) if in_group(scope.kind, rel, seq[i])]
         persisted = 0
         for i in following:
@@ -485,7 +506,7 @@ def deviations(
                 break
             persisted += 1
         returned = next((seq[i].version for i in following if values[i] in counts), None)
-        transition = persisted + 1 >= PERSIST
+        transition = persisted + 1 >= PERSIST and not recurrence
         dev = Deviation(
             release=rel,
             attribute=attribute,
@@ -497,12 +518,15 @@ def deviations(
             transition=transition,
             returned_at=None if transition else returned,
             retired=retired,
+            recurrence=recurrence,
             earlier=tuple(seq[i] for i in scope.members),
         )
         out.append(dev)
-        if transition or dev.cold or (explained is not None and explained(dev)):
+        if transition or dev.cold or recurrence or (explained is not None and explained(dev)):
             # a change that stays (or one with nothing to compare it with) is the new normal
-            accepted.append(pos)
+            accepted = sorted({*accepted, pos})
+        else:
+            pending.append(pos)
     return out
 
 
@@ -526,6 +550,8 @@ def grade(dev: Deviation, base: Severity | None = None, *, explained: bool = Fal
     if dev.support < STRONG_SUPPORT and sev.rank > Severity.MEDIUM.rank:
         sev = Severity.MEDIUM
     if dev.dominant_share < 0.75:
+        sev = lower(sev)
+    if dev.recurrence:
         sev = lower(sev)
     if explained:
         sev = min(sev, Severity.LOW, key=lambda s: s.rank)

@@ -265,3 +265,16 @@ def test_every_detector_has_a_unit_test() -> None:
 
 def test_publisher_default_is_used() -> None:
     assert PUB.environment == "pypi"
+
+
+def test_a_recurring_excursion_is_reported_lower_then_becomes_history() -> None:
+    versions = [f"1.0.{i}" for i in range(10)]
+    dispatch = {"trigger": "workflow_dispatch"}
+    tl = series(versions, claims={"1.0.4": dispatch, "1.0.7": dispatch, "1.0.9": dispatch})
+    devs = deviations(tl.releases, _attr("trigger"))
+    assert [(d.release.version, d.recurrence) for d in devs] == [
+        ("1.0.4", False),
+        ("1.0.7", True),
+    ]
+    sev = {f.version: f.severity for f in findings(tl, "claim-drift")}
+    assert sev["1.0.4"].rank > sev["1.0.7"].rank
