@@ -38,9 +38,10 @@ class CommitReuse(Detector):
 
     def run(self, ctx: AnalysisContext) -> Sequence[Finding]:
         """Read the commit nodes of the timeline's graph with more than one release."""
+        position = {rel.version: i for i, rel in enumerate(ctx.timeline.releases)}
         shared = sorted(
             ctx.timeline.releases_sharing_commit().items(),
-            key=lambda kv: ctx.timeline.releases.index(kv[1][0]),
+            key=lambda kv: (position[kv[1][0].version], kv[0]),
         )
         out = []
         habit = 0  # earlier commits that already built several versions

@@ -43,6 +43,8 @@ class LogEntryMismatch(Detector):
                 summary="the log's current head is not consistent with a checkpoint embedded in "
                 f"the provenance ({why}): the log showed different trees (split view)",
                 values={"consistency": why},
+                tip="Fetch two checkpoints of the log from independent vantage points and "
+                "compare them; a split view is a compromise of the log, not of the project.",
             )
             for why in tl.log_inconsistent
         ]

@@ -45,7 +45,9 @@ class PartialProvenance(Detector):
         releases = ctx.timeline.releases
         for rel in releases:
             attested = [f for f in rel.files if f.provenance.status is ProvenanceStatus.VERIFIED]
-            if not attested:
+            if not attested or not any(
+                f.provenance.status is ProvenanceStatus.ABSENT for f in rel.files
+            ):
                 continue
             support = support_for(releases, rel, CHANNEL)
             same, total = (support[0], support[1]) if support else (0, 0)

@@ -49,8 +49,21 @@ class SigningTimeSkew(Detector):
         """Compare each log entry's integrated time with the file's upload time."""
         out = []
         releases = ctx.timeline.releases
+        latency = {rel.version: upload_to_log_seconds(rel) for rel in releases}
         for rel in releases:
-            earlier = earlier_values(releases, rel, upload_to_log_seconds)
+            skewed = any(
+                e.integrated_time is not None
+                and fv.dist.upload_time is not None
+                and (
+                    fv.dist.upload_time - e.integrated_time > MAX_LEAD
+                    or e.integrated_time - fv.dist.upload_time > MAX_LAG
+                )
+                for fv in rel.files
+                for e in fv.provenance.log_entries
+            )
+            if not skewed:
+                continue
+            earlier = earlier_values(releases, rel, lambda r: latency[r.version])
             scale = robust_scale(earlier[1]) if earlier else None
             for fv in rel.files:
                 upload = fv.dist.upload_time

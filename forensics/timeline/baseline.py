@@ -28,6 +28,7 @@ Numbers (upload-to-log latency) are compared on a log scale with median and MAD 
 
 from __future__ import annotations
 
+import bisect
 import enum
 import math
 import statistics
@@ -467,35 +468,34 @@ def deviations(
     obs = observe(releases, read or attribute.read)
     seq = [rel for rel, _v in obs]
     values = [v for _rel, v in obs]
-    accepted: list[int] = []
+    groups = _Groups(seq, values)
     pending: list[int] = []  # excursion releases, until the usual value returns
     excursions: set[int] = set()  # former excursion releases, now history
     out: list[Deviation] = []
     for pos, (rel, value) in enumerate(obs):
-        if not accepted:
-            accepted.append(pos)
+        if not groups.total:
+            groups.accept(pos)
             continue
-        scope = comparison_scope(seq, pos, accepted)
-        counts = Counter(values[i] for i in scope.members)
+        scope, counts = groups.scope(pos)
         retired = recurrence = False
         if value in counts:
             recent = [values[i] for i in scope.members[-PERSIST:]]
             retired = (
                 regime and len(recent) == PERSIST and len(set(recent)) == 1 and recent[0] != value
             )
-            seen = [i for i in scope.members if values[i] == value]
             # a value seen once before, and then only as a deviation, is still rare
             recurrence = (
                 not retired
-                and len(seen) == 1
-                and seen[0] in excursions
+                and counts[value] == 1
                 and len(scope.members) >= STRONG_SUPPORT
+                and any(values[i] == value for i in excursions if i in scope.members)
             )
             if not (retired or recurrence):
-                accepted.append(pos)
+                groups.accept(pos)
                 if pending:
                     # the usual value is back: the excursion is over, and it is history now
-                    accepted = sorted({*accepted, *pending})
+                    for i in pending:
+                        groups.accept(i)
                     excursions.update(pending)
                     pending = []
                 continue
@@ -524,10 +524,40 @@ def deviations(
         out.append(dev)
         if transition or dev.cold or recurrence or (explained is not None and explained(dev)):
             # a change that stays (or one with nothing to compare it with) is the new normal
-            accepted = sorted({*accepted, pos})
+            groups.accept(pos)
         else:
             pending.append(pos)
     return out
+
+
+class _Groups:
+    """The accepted observations per line, per major family and for the project, kept sorted
+    and counted incrementally, so that judging a long history stays linear-ish."""
+
+    def __init__(self, seq: Sequence[ReleaseView], values: Sequence[str]) -> None:
+        self.seq, self.values = seq, values
+        self.members: dict[tuple[str, str], list[int]] = {}
+        self.counts: dict[tuple[str, str], Counter[str]] = {}
+        self.total = 0
+
+    def _keys(self, pos: int) -> list[tuple[str, str]]:
+        line = self.seq[pos].line
+        return [("line", line), ("major", major(line)), ("project", "")]
+
+    def accept(self, pos: int) -> None:
+        for key in self._keys(pos):
+            bisect.insort(self.members.setdefault(key, []), pos)
+            self.counts.setdefault(key, Counter())[self.values[pos]] += 1
+        self.total += 1
+
+    def scope(self, pos: int) -> tuple[Scope, Counter[str]]:
+        """Like `comparison_scope`, over the accepted observations."""
+        for key in self._keys(pos):
+            members = self.members.get(key, [])
+            if key[0] == "project" or len(members) >= SCOPE_MIN:
+                label = {"line": key[1], "major": f"{key[1]}.x", "project": "project"}[key[0]]
+                return Scope(key[0], label, tuple(members)), self.counts[key]
+        raise AssertionError("unreachable: the project group always answers")
 
 
 def lower(severity: Severity, steps: int = 1) -> Severity:

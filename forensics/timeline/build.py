@@ -20,6 +20,7 @@ import enum
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 
 import networkx as nx
@@ -200,7 +201,7 @@ class ReleaseView:
         """The attested source commit as GitHub describes it, if collected."""
         return self.source.commit
 
-    @property
+    @cached_property
     def attested_commits(self) -> frozenset[tuple[str, str]]:
         """(repository URI, commit sha) pairs the release's verified claims name."""
         return frozenset(
@@ -279,6 +280,7 @@ class Timeline:
     def releases_sharing_commit(self) -> dict[str, list[ReleaseView]]:
         """Commit node -> releases built from it, in time order (from the graph)."""
         order = {rel.version: i for i, rel in enumerate(self.releases)}
+        by_version = {rel.version: rel for rel in self.releases}
         out: dict[str, list[ReleaseView]] = {}
         for node, data in self.graph.nodes(data=True):
             if data.get("data_type") != "scm:commit":
@@ -289,8 +291,9 @@ class Timeline:
                 if key == "release_built_from"
             }
             if versions:
-                rels = [r for r in self.releases if r.version in versions]
-                out[node] = sorted(rels, key=lambda r: order[r.version])
+                out[node] = sorted(
+                    (by_version[v] for v in versions), key=lambda r: order[r.version]
+                )
         return out
 
     def release(self, version: str) -> ReleaseView | None:

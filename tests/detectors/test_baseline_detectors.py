@@ -278,3 +278,13 @@ def test_a_recurring_excursion_is_reported_lower_then_becomes_history() -> None:
     ]
     sev = {f.version: f.severity for f in findings(tl, "claim-drift")}
     assert sev["1.0.4"].rank > sev["1.0.7"].rank
+
+
+def test_every_finding_has_a_tip_and_names_its_comparison() -> None:
+    branch = {"source_ref": "refs/heads/main", "trigger": "workflow_dispatch"}
+    gh = github_for(V, untagged=frozenset({"1.0.5"}))
+    tl = series(V, claims={"1.0.4": branch}, tokens=frozenset({"1.0.5"}), github=gh)
+    out = findings(tl)
+    assert {f.detector for f in out} >= {"claim-drift", "provenance-lost", "release-without-tag"}
+    assert all(f.tip for f in out)
+    assert all("earlier" in f.summary for f in out)
