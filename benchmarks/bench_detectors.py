@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from forensics.detectors import AnalysisContext, Requirement, run_detectors  # noqa: E402
-from forensics.models import Pep740Support  # noqa: E402
-from forensics.timeline import build_timeline  # noqa: E402
-from tests.factories import T0, absent, attested, dist  # noqa: E402
+from forensics.detectors import AnalysisContext, Requirement, run_detectors
+from forensics.models import Pep740Support
+from forensics.timeline import build_timeline
+from tests.factories import T0, absent, attested, dist
 
 
 def history(n: int) -> tuple[list, dict]:  # type: ignore[type-arg]

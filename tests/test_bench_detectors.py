@@ -1,4 +1,4 @@
-"""benchmarks/bench_detectors.py runs and finds exactly the planted deviations (no timing asserted)."""
+"""benchmarks/bench_detectors.py runs and finds exactly the planted deviations (no timing)."""
 
 from __future__ import annotations
 
