@@ -55,9 +55,23 @@ class MissingTag(Detector):
         repos = sorted(tl.tags)
         out = []
         for dev in deviations(tl.releases, attr):
-            if dev.value != MISSING:
-                continue
             rel = dev.release
+            if dev.value != MISSING:
+                if MISSING in {v for v, _n in dev.expected}:
+                    continue  # tagged where the baseline did not always tag: nothing to say
+                out.append(
+                    self.finding(
+                        severity=min(grade(dev), Severity.LOW, key=lambda s: s.rank),
+                        confidence=Confidence.LOW,
+                        summary=f"{rel.version}: tag naming changed: {dev.comparison()}",
+                        release=rel,
+                        evidence=[tl.tag_evidence[r] for r in repos if r in tl.tag_evidence],
+                        values={**dev.values(), "repositories": ", ".join(repos)},
+                        tip="A new tag scheme is usually a deliberate change; check that the "
+                        "tag was pushed by a maintainer.",
+                    )
+                )
+                continue
             signed = rel.channel is Channel.TRUSTED_PUBLISHING
             severity = grade(dev, Severity.LOW if signed else Severity.HIGH)
             if not signed and not dev.cold:

@@ -288,3 +288,15 @@ def test_every_finding_has_a_tip_and_names_its_comparison() -> None:
     assert {f.detector for f in out} >= {"claim-drift", "provenance-lost", "release-without-tag"}
     assert all(f.tip for f in out)
     assert all("earlier" in f.summary for f in out)
+
+
+def test_tag_naming_change_is_low() -> None:
+    from dataclasses import replace as dc_replace
+
+    gh = github_for(V[:5])
+    tags = dict(gh.tags["acme/widget"])
+    tags["release-1.0.4"] = tags.pop("v1.0.4")
+    tl = series(V[:5], github=dc_replace(gh, tags={"acme/widget": tags}))
+    out = findings(tl, "release-without-tag")
+    assert [(f.version, f.severity) for f in out] == [("1.0.4", Severity.LOW)]
+    assert "tag naming changed" in out[0].summary
