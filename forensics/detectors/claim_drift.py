@@ -26,6 +26,7 @@ from forensics.timeline.baseline import (
     MISSING,
     Deviation,
     attribute,
+    backport,
     corroboration,
     deviations,
     grade,
@@ -46,6 +47,9 @@ def explain(dev: Deviation) -> str | None:
             return "the repository id is unchanged: a transfer to a new owner"
     if dev.transition:
         return corroboration(dev.release, dev.earlier)
+    if (newer := backport(dev.release, dev.earlier)) is not None:
+        why = corroboration(dev.release, dev.earlier)
+        return f"a backport published after {newer}; {why}" if why else None
     return None
 
 
@@ -58,8 +62,9 @@ class ClaimDrift(Detector):
         requires=frozenset({Requirement.PEP740}),
         motivation=MOTIVATION,
         caveats="Planned CI migrations change runners and environments: a change that persists, "
-        "made in a tagged commit by an earlier release author, is reported at low severity; a "
-        "repository transfer keeps the repository id and is low too.",
+        "made in a tagged commit by an earlier release author, is reported at low severity, and "
+        "so is a backport (a version below one already published) made that way; a repository "
+        "transfer keeps the repository id and is low too.",
     )
 
     def run(self, ctx: AnalysisContext) -> Sequence[Finding]:

@@ -26,6 +26,7 @@ from forensics.timeline.baseline import (
     MISSING,
     Deviation,
     attribute,
+    backport,
     corroboration,
     deviations,
     grade,
@@ -62,6 +63,10 @@ def triage(dev: Deviation) -> tuple[str, bool]:
                     "tagged commit of an earlier release author",
                     False,
                 )
+        newer = backport(rel, dev.earlier)
+        why = corroboration(rel, dev.earlier) if newer else None
+        if why:
+            return f"a backport published after {newer}, by its branch's workflow; {why}", True
         return "same repository, another workflow: a rename, or a new workflow pushed to it", False
     return "another kind of publisher (CI provider) signs", False
 

@@ -205,6 +205,22 @@ def corroboration(rel: ReleaseView, earlier: Sequence[ReleaseView]) -> str | Non
     )
 
 
+def backport(rel: ReleaseView, earlier: Sequence[ReleaseView]) -> str | None:
+    """`rel` is a backport: its version is lower than a release published before it.
+
+    Returns the newer version it was published after, or None. Backports come from maintenance
+    branches and older workflows, so a change there is explained when the source process
+    corroborates it (see `corroboration`).
+    """
+    mine = parse_version(rel.version)
+    if mine is None:
+        return None
+    newer = [
+        (p, r.version) for r in earlier if (p := parse_version(r.version)) is not None and p > mine
+    ]
+    return max(newer)[1] if newer else None
+
+
 def support_for(
     releases: Sequence[ReleaseView], rel: ReleaseView, attribute: Attribute
 ) -> tuple[int, int, Scope] | None:
@@ -657,6 +673,7 @@ __all__ = [
     "Scope",
     "Strength",
     "attribute",
+    "backport",
     "channel_value",
     "claim_value",
     "comparison_scope",

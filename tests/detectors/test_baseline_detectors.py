@@ -300,3 +300,15 @@ def test_tag_naming_change_is_low() -> None:
     out = findings(tl, "release-without-tag")
     assert [(f.version, f.severity) for f in out] == [("1.0.4", Severity.LOW)]
     assert "tag naming changed" in out[0].summary
+
+
+def test_a_corroborated_backport_is_explained_an_uncorroborated_one_is_not() -> None:
+    versions = ["2.0.0", "2.0.1", "2.1.0", "2.2.0", "2.0.2"]
+    branch = {"2.0.2": {"source_ref": "refs/heads/2.0.x", "trigger": "workflow_dispatch"}}
+    tagged = series(versions, claims=branch, github=github_for(versions))
+    assert {f.severity for f in findings(tagged, "claim-drift")} == {Severity.LOW}
+    assert "a backport published after 2.2.0" in findings(tagged, "claim-drift")[0].summary
+    untagged = series(
+        versions, claims=branch, github=github_for(versions, untagged=frozenset({"2.0.2"}))
+    )
+    assert flagged(untagged, "claim-drift") == ["2.0.2", "2.0.2"]
