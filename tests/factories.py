@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from forensics.collect.github_parse import Commit, GitHubView
+from forensics.collect.github_parse import Commit, GitHubView, Run
 from forensics.models import (
     AttestationResult,
     DistFile,
@@ -155,9 +155,11 @@ def github_for(
     files: dict[str, tuple[str, ...]] | None = None,
     untagged: frozenset[str] = frozenset(),
     missing: frozenset[str] = frozenset(),
+    run_of: str | None = None,
 ) -> GitHubView:
     """What GitHub says of `series(versions)`: a commit per version (author `maintainer`), a
-    `v<version>` tag on it unless untagged, and 404s for the versions in `missing`."""
+    `v<version>` tag on it unless untagged, 404s for the versions in `missing`, and the run every
+    attestation names (run 1) built from the commit of `run_of`."""
     repo = "acme/widget"
     commits = {}
     gone = {}
@@ -184,4 +186,9 @@ def github_for(
         tags={repo: tags},
         tag_evidence={repo: ev("https://api.example/tags")},
         missing=gone,
+        runs={
+            (repo, 1): Run(repo, 1, "push", "maintainer", commit_sha(run_of), "", "", T0, ev("r"))
+        }
+        if run_of
+        else {},
     )
