@@ -186,9 +186,10 @@ def tag_value(rel: ReleaseView, timeline: Timeline) -> str | None:
 def corroboration(rel: ReleaseView, earlier: Sequence[ReleaseView]) -> str | None:
     """Why a change at `rel` came through the project's usual source process, or None.
 
-    The release's attested commit is in the repository's history with a tag naming the release's
-    version, or a workflow run of that commit; and its author is a person (not an automated
-    account) who authored earlier release commits.
+    A tag naming the release's version points at its attested commit, and the commit's author
+    is a person (not an automated account) who authored earlier release commits. A workflow run
+    at the commit does not count: every Trusted-Publishing signature comes with one, so it is
+    not independent of the signing it would vouch for (a replayed dispatch has a run too).
     """
     commit = rel.commit
     if commit is None or commit.automated:
@@ -198,16 +199,11 @@ def corroboration(rel: ReleaseView, earlier: Sequence[ReleaseView]) -> str | Non
         return None
     shas = {sha for _repo, sha in rel.attested_commits}
     tagged = [t for t, sha in rel.source.tag_commits.items() if sha in shas]
-    runs = [r for r in rel.source.runs if r.head_sha in shas]
-    if tagged:
-        how = f"is tagged {tagged[0]}"
-    elif runs:
-        how = f"was built by run {runs[0].id} ({runs[0].event})"
-    else:
+    if not tagged:
         return None
     return (
-        f"release commit {commit.sha[:12]} {how} and authored by {commit.author}, who made "
-        "earlier releases"
+        f"release commit {commit.sha[:12]} is tagged {tagged[0]} and authored by "
+        f"{commit.author}, who made earlier releases"
     )
 
 
