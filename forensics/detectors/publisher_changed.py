@@ -24,7 +24,9 @@ from forensics.models import Confidence, Finding, Severity
 from forensics.timeline import ReleaseState
 from forensics.timeline.baseline import (
     MISSING,
+    Attribute,
     Deviation,
+    Strength,
     attribute,
     backport,
     corroboration,
@@ -108,21 +110,48 @@ class PublisherChanged(Detector):
                         "unannounced new repository or workflow does not.",
                     )
                 )
+        # several publishers in one release: unusual only where the line did not do it before
+        # (projects register one publisher for the sdist and one for native wheels)
+        sets = Attribute(
+            "publisher_set",
+            "attested by the publishers",
+            Strength.CERTIFICATE,
+            Severity.MEDIUM,
+            lambda r: " + ".join(sorted(r.publishers)) if r.publishers else None,
+        )
+        by_version = {d.release.version: d for d in deviations(ctx.timeline.releases, sets)}
         for rel in ctx.timeline.releases:
-            if ReleaseState.INCONSISTENT in rel.states and len(rel.publishers) > 1:
-                out.append(
-                    self.finding(
-                        severity=Severity.MEDIUM,
-                        confidence=Confidence.HIGH,
-                        summary=(
-                            f"{rel.version}: files attested by {len(rel.publishers)} different "
-                            f"publishers: {', '.join(sorted(rel.publishers))}"
-                        ),
-                        release=rel,
-                        evidence=release_evidence(rel),
-                        values={"publishers": ", ".join(sorted(rel.publishers))},
-                        tip="One release process signs every file of a release; find out "
-                        "which publisher uploaded which file.",
-                    )
+            if ReleaseState.INCONSISTENT not in rel.states or len(rel.publishers) < 2:
+                continue
+            multi = by_version.get(rel.version)
+            if multi is None:
+                first = not any(
+                    r.publishers for r in ctx.timeline.releases[: ctx.timeline.releases.index(rel)]
                 )
+                severity = Severity.INFO
+                why = (
+                    "no earlier attested release to compare with"
+                    if first
+                    else "the same publishers attested earlier releases of the line too"
+                )
+            else:
+                severity, why = grade(multi), multi.comparison()
+            out.append(
+                self.finding(
+                    severity=severity,
+                    confidence=Confidence.HIGH,
+                    summary=(
+                        f"{rel.version}: files attested by {len(rel.publishers)} different "
+                        f"publishers: {', '.join(sorted(rel.publishers))}; {why}"
+                    ),
+                    release=rel,
+                    evidence=release_evidence(rel),
+                    values={
+                        "publishers": ", ".join(sorted(rel.publishers)),
+                        **(multi.values() if multi else {}),
+                    },
+                    tip="One release process usually signs every file of a release; find out "
+                    "which publisher uploaded which file.",
+                )
+            )
         return out

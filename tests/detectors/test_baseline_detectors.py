@@ -322,3 +322,19 @@ def test_a_workflow_run_at_the_commit_does_not_corroborate() -> None:
     tl = series(versions, claims=branch, github=gh)
     assert tl.release("2.0.2").source.runs  # type: ignore[union-attr]
     assert flagged(tl, "claim-drift") == ["2.0.2"]
+
+
+def test_two_publishers_per_release_as_a_habit_is_info() -> None:
+    from tests.factories import attested, dist
+
+    wheels = Publisher("GitHub", "acme/widget", "wheels.yml", "pypi")
+    files, prov = [], {}
+    for i, v in enumerate(V[:4]):
+        up = T0 + timedelta(days=i)
+        for name, pub in ((f"widget-{v}.tar.gz", PUB), (f"widget-{v}-cp312-linux.whl", wheels)):
+            d = dist(v, name, up)
+            files.append(d)
+            prov[name] = attested(name, up, publisher=pub, claims={"source_ref": f"refs/tags/v{v}"})
+    tl = build_timeline("widget", files, prov, pep740=series(V[:1]).pep740)
+    out = findings(tl, "publisher-changed")
+    assert len(out) == 4 and all(f.severity is Severity.INFO for f in out)
