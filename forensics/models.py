@@ -8,6 +8,7 @@ a report can always answer "how do you know?".
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -316,8 +317,21 @@ class Finding:
 
     @property
     def id(self) -> str:
-        """A stable identifier: same case, same analysis, same id."""
-        return f"{self.detector}:{self.version or '*'}:{self.filename or '*'}"
+        """A stable identifier, unique per finding: same case, same analysis, same id.
+
+        Detector, version and filename, plus a short hash of those and of the finding's values,
+        so two findings of one detector on one release (two drifting claims) never share an id.
+        """
+        key = "\x1f".join(
+            [
+                self.detector,
+                self.version or "",
+                self.filename or "",
+                *(f"{k}={v}" for k, v in sorted(self.values.items())),
+            ]
+        )
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
+        return f"{self.detector}:{self.version or '*'}:{self.filename or '*'}:{digest}"
 
     def to_json(self) -> dict[str, Any]:
         """Serialise for the JSON report (schema forensics.report/v1)."""

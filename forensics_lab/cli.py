@@ -1,4 +1,5 @@
-"""`forensics lab ...`: build, serve and list lab worlds (wired into the main CLI)."""
+"""`forensics lab ...` (build, serve and list lab worlds) and `forensics eval` (score the scan on
+lab scenarios), wired into the main CLI through the `forensics.subcommands` entry point."""
 
 from __future__ import annotations
 
@@ -98,3 +99,6 @@ def register(subparsers: Any) -> None:
     c.set_defaults(func=_case)
     ls = sub.add_parser("scenarios", help="list the shipped scenarios")
     ls.set_defaults(func=_list)
+    from forensics_lab.eval import register_eval
+
+    register_eval(subparsers)

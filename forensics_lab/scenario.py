@@ -408,14 +408,37 @@ class ExtraLogEntry:
         return spec.filename(project, self.version)
 
 
+#: Severities an `[expect]` table may name (`forensics.models.Severity` values).
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    """How a must-flag release must be flagged (`forensics eval` scores against it)."""
+
+    min_severity: str = "medium"
+    detector: str | None = None
+    """When given, this detector must be among those that flag the release."""
+    why: str = ""
+
+
 @dataclass(frozen=True)
 class Expectation:
-    """What an anomaly scan should flag (documentation for the scan; not used by the builder)."""
+    """What an anomaly scan should flag (scored by `forensics eval`; not used by the builder).
+
+    `[expect.flag]` maps a version to a reason (`"2.3.1" = "token upload"`) or to a table
+    (`"2.3.1" = {min_severity = "high", detector = "provenance-lost", why = "..."}`); `clean`
+    lists releases on which no finding may be above `quiet_above` (default `low`).
+    """
 
     flag: Mapping[str, str] = field(default_factory=dict)
     """version → why it should be flagged."""
     clean: tuple[str, ...] = ()
     """Versions that must not be flagged."""
+    rules: Mapping[str, FlagRule] = field(default_factory=dict)
+    """version → how it must be flagged (every version of `flag` has one)."""
+    quiet_above: str = "low"
+    """No finding above this severity on a clean release."""
 
 
 @dataclass(frozen=True)
@@ -1410,12 +1433,36 @@ class _Parser:
         if table is None:
             return Expectation()
         flag: dict[str, str] = {}
+        rules: dict[str, FlagRule] = {}
         sub = table.table("flag")
         if sub is not None:
             for version, why in sub.data.items():
                 sub.read.add(version)
+                rule = FlagRule(why=why if isinstance(why, str) else "")
+                if isinstance(why, dict):
+                    unknown = sorted(set(why) - {"min_severity", "detector", "why"})
+                    severity = why.get("min_severity", "medium")
+                    detector = why.get("detector")
+                    if unknown:
+                        sub.error(
+                            version,
+                            f"unknown key(s) {', '.join(unknown)}; expected "
+                            "min_severity, detector, why",
+                        )
+                        continue
+                    if severity not in SEVERITIES:
+                        sub.error(
+                            version,
+                            f"min_severity {severity!r} is not one of " + ", ".join(SEVERITIES),
+                        )
+                        continue
+                    if detector is not None and not isinstance(detector, str):
+                        sub.error(version, "detector must be a detector id string")
+                        continue
+                    rule = FlagRule(severity, detector, str(why.get("why", "")))
+                    why = rule.why or f"flagged {severity} or above"
                 if not isinstance(why, str) or not why.strip():
-                    sub.error(version, "expected the reason as a non-empty string")
+                    sub.error(version, "expected the reason as a non-empty string or a table")
                 elif version not in versions:
                     sub.error(
                         version,
@@ -1424,7 +1471,12 @@ class _Parser:
                     )
                 else:
                     flag[version] = why
+                    rules[version] = rule
         clean = table.str_list("clean") or ()
+        quiet = table.get_str("quiet_above", "low")
+        if quiet not in SEVERITIES:
+            table.error("quiet_above", f"expected one of {', '.join(SEVERITIES)}, got {quiet!r}")
+            quiet = "low"
         for version in clean:
             if version not in versions:
                 table.error(
@@ -1435,7 +1487,7 @@ class _Parser:
             if version in flag:
                 table.error("clean", f"version {version!r} is both flagged and clean")
         table.done()
-        return Expectation(flag=flag, clean=tuple(clean))
+        return Expectation(flag=flag, clean=tuple(clean), rules=rules, quiet_above=quiet)
 
     # -- whole file --------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
+from forensics.collect.github_parse import Commit, GitHubView, Run
 from forensics.models import (
     AttestationResult,
     DistFile,
@@ -16,7 +17,7 @@ from forensics.models import (
     ProvenanceStatus,
     Publisher,
 )
-from forensics.timeline import Timeline, build_timeline
+from forensics.timeline import RecoveredEntry, Timeline, build_timeline
 
 T0 = datetime(2024, 12, 1, 12, 0, tzinfo=UTC)
 PUB = Publisher("GitHub", "acme/widget", "publish.yml", "pypi")
@@ -99,3 +100,95 @@ def history(
         files.append(d)
         prov[d.filename] = fp if fp is not None else absent()
     return build_timeline("widget", files, prov, pep740=pep740)
+
+
+def series(
+    versions: list[str],
+    *,
+    claims: dict[str, dict[str, str]] | None = None,
+    publishers: dict[str, Publisher] | None = None,
+    tokens: frozenset[str] = frozenset(),
+    github: GitHubView | None = None,
+    recovered: list[RecoveredEntry] | None = None,
+) -> Timeline:
+    """Attested releases a day apart, each from its own tag `refs/tags/v<version>`.
+
+    `claims[version]` overrides claims of that release, `publishers[version]` its publisher,
+    versions in `tokens` are uploaded without attestations.
+    """
+    files, prov = [], {}
+    for i, version in enumerate(versions):
+        up = T0 + timedelta(days=i)
+        d = dist(version, f"widget-{version}.tar.gz", up)
+        files.append(d)
+        if version in tokens:
+            prov[d.filename] = absent()
+            continue
+        own = {"source_ref": f"refs/tags/v{version}"}
+        own.update((claims or {}).get(version, {}))
+        prov[d.filename] = attested(
+            d.filename,
+            up,
+            publisher=(publishers or {}).get(version, PUB),
+            claims=own,
+            log_index=1000 + i,
+        )
+    return build_timeline(
+        "widget",
+        files,
+        prov,
+        pep740=Pep740Support.YES,
+        github=github,
+        recovered=recovered or (),
+    )
+
+
+def commit_sha(version: str) -> str:
+    """The commit `attested` names for a version's sdist."""
+    return hashlib.sha1(f"{version}.tar.gz".encode()).hexdigest()
+
+
+def github_for(
+    versions: list[str],
+    *,
+    authors: dict[str, str] | None = None,
+    files: dict[str, tuple[str, ...]] | None = None,
+    untagged: frozenset[str] = frozenset(),
+    missing: frozenset[str] = frozenset(),
+    run_of: str | None = None,
+) -> GitHubView:
+    """What GitHub says of `series(versions)`: a commit per version (author `maintainer`), a
+    `v<version>` tag on it unless untagged, 404s for the versions in `missing`, and the run every
+    attestation names (run 1) built from the commit of `run_of`."""
+    repo = "acme/widget"
+    commits = {}
+    gone = {}
+    for v in versions:
+        sha = commit_sha(v)
+        if v in missing:
+            gone[("commit", f"{repo}@{sha}")] = ev(f"https://api.example/commits/{sha}")
+            continue
+        commits[(repo, sha)] = Commit(
+            repo=repo,
+            sha=sha,
+            author=(authors or {}).get(v, "maintainer"),
+            author_type="User",
+            message=f"Release {v}",
+            parents=(),
+            files=(files or {}).get(v, ("pyproject.toml",)),
+            date=T0,
+            evidence=ev(f"https://api.example/commits/{sha}"),
+        )
+    tags = {f"v{v}": commit_sha(v) for v in versions if v not in untagged}
+    return GitHubView(
+        "https://api.example",
+        commits=commits,
+        tags={repo: tags},
+        tag_evidence={repo: ev("https://api.example/tags")},
+        missing=gone,
+        runs={
+            (repo, 1): Run(repo, 1, "push", "maintainer", commit_sha(run_of), "", "", T0, ev("r"))
+        }
+        if run_of
+        else {},
+    )

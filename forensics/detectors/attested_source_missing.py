@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from forensics.collect.github_parse import github_repo, run_from_url
 from forensics.detectors.interface import (
     AnalysisContext,
     Detector,
     DetectorInfo,
     Requirement,
+    claim_evidence,
     doc_paragraph,
 )
-from forensics.detectors.workflow_edited import release_claims
 from forensics.models import Confidence, Finding, Severity
 
 MOTIVATION = doc_paragraph(__doc__)
@@ -38,22 +37,10 @@ class AttestedSourceMissing(Detector):
 
     def run(self, ctx: AnalysisContext) -> Sequence[Finding]:
         """Look up each release's attested commit and run in what GitHub answered."""
-        if ctx.github is None:
-            return []
         out = []
         for rel in ctx.timeline.releases:
-            gone: list[str] = []
-            refs = []
-            for claims, ev in release_claims(rel):
-                repo = github_repo(claims.get("source_repository"))
-                sha = claims.get("source_commit")
-                if repo and sha and (e := ctx.github.missing.get(("commit", f"{repo}@{sha}"))):
-                    gone.append(f"commit {sha[:12]}")
-                    refs += [e, *ev]
-                run = run_from_url(claims.get("run_url"))
-                if run and (e := ctx.github.missing.get(("run", f"{run[0]}#{run[1]}"))):
-                    gone.append(f"run {run[1]}")
-                    refs += [e, *ev]
+            gone = [what for what, _e in rel.source.missing]
+            refs = [e for _what, e in rel.source.missing] + claim_evidence(rel)
             if gone:
                 commit_gone = any(g.startswith("commit") for g in gone)
                 out.append(
@@ -65,6 +52,8 @@ class AttestedSourceMissing(Detector):
                         release=rel,
                         evidence=refs,
                         values={"missing": ", ".join(sorted(set(gone)))},
+                        tip="Search forks and deleted branches for the commit; a release built "
+                        "outside the repository's history cannot be traced to its source.",
                     )
                 )
         return out

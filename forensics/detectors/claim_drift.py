@@ -1,111 +1,104 @@
-"""Detector: fine-grained certificate claims drift from the previous attested release.
+"""Detector: fine-grained certificate claims differ from the baseline of the release's line.
 
 PyPI compares only publisher kind, repository and workflow filename. A same-repository compromise
 (Ultralytics 8.3.41) keeps those, so we also compare the claims an attacker is likely to change
-or cannot control: ref shape, trigger, deployment environment, runner, repository and owner IDs
+or cannot control: ref pattern, trigger, deployment environment, runner, repository and owner IDs
 (a changed ID under an unchanged name means the repository was deleted and re-created), visibility
-and issuer.
+and issuer. Each release is compared with the earlier releases of its line (not its predecessor),
+a claim that disappears is a change, and a change that persists is reported once.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from forensics.detectors.interface import (
     AnalysisContext,
     Detector,
     DetectorInfo,
     Requirement,
+    claim_evidence,
     doc_paragraph,
 )
-from forensics.models import Confidence, Finding, Severity
-from forensics.timeline import FileView, ReleaseView
+from forensics.models import Confidence, Finding
+from forensics.timeline.baseline import (
+    IDENTITY,
+    MISSING,
+    Deviation,
+    attribute,
+    backport,
+    corroboration,
+    deviations,
+    grade,
+)
 
-#: claim name -> (severity when it changes, why it matters)
-COMPARED: Mapping[str, tuple[Severity, str]] = {
-    "source_repository_id": (Severity.HIGH, "repository ID changed: deleted and re-created?"),
-    "source_repository_owner_id": (Severity.HIGH, "owner ID changed"),
-    "issuer": (Severity.HIGH, "OIDC issuer changed"),
-    "trigger": (Severity.MEDIUM, "workflow trigger changed"),
-    "deployment_environment": (Severity.MEDIUM, "deployment environment changed"),
-    "runner_environment": (Severity.MEDIUM, "runner environment changed"),
-    "source_repository_visibility": (Severity.LOW, "repository visibility changed"),
-    "ref_shape": (Severity.MEDIUM, "the kind of ref that was built changed"),
-}
-
-_DIGITS = re.compile(r"\d+")
-
-
-def ref_shape(ref: str) -> str:
-    """`refs/tags/v8.3.41` -> `refs/tags/v#.#.#`: compares ref *patterns*, not versions."""
-    return _DIGITS.sub("#", ref)
-
-
-def observed(fv: FileView) -> dict[str, str]:
-    """The compared claims of a file's attestation (publish/v1 first)."""
-    claims = fv.provenance.claims
-    out = {k: claims[k] for k in COMPARED if k in claims}
-    if "source_ref" in claims:
-        out["ref_shape"] = ref_shape(claims["source_ref"])
-    return out
-
-
-def release_claims(rel: ReleaseView) -> dict[str, set[str]]:
-    """Every observed value of every compared claim across a release's verified files."""
-    values: dict[str, set[str]] = {}
-    for fv in rel.files:
-        if fv.provenance.attestations and fv.provenance.status.value == "verified":
-            for key, value in observed(fv).items():
-                values.setdefault(key, set()).add(value)
-    return values
-
+#: Attributes `publisher-changed` judges (the identity PyPI itself compares).
+PUBLISHER_ATTRIBUTES = frozenset({"publisher_kind", "repository", "workflow"})
+COMPARED = tuple(a for a in IDENTITY if a.name not in PUBLISHER_ATTRIBUTES)
 
 MOTIVATION = doc_paragraph(__doc__)
 
 
+def explain(dev: Deviation) -> str | None:
+    """A benign cause the timeline shows for a claim change, or None."""
+    if dev.attribute.name == "owner_id":
+        rid = attribute("repository_id").read(dev.release)
+        if rid and rid != MISSING and rid in dev.earlier_values(attribute("repository_id")):
+            return "the repository id is unchanged: a transfer to a new owner"
+    if dev.transition:
+        return corroboration(dev.release, dev.earlier)
+    if (newer := backport(dev.release, dev.earlier)) is not None:
+        why = corroboration(dev.release, dev.earlier)
+        return f"a backport published after {newer}; {why}" if why else None
+    return None
+
+
 class ClaimDrift(Detector):
-    """One finding per release per drifting claim."""
+    """One finding per release per claim that leaves its line's baseline."""
 
     info = DetectorInfo(
         id="claim-drift",
-        title="Certificate claims differ from the previous attested release",
+        title="Certificate claims differ from the baseline of the release line",
         requires=frozenset({Requirement.PEP740}),
         motivation=MOTIVATION,
-        caveats="Backports built from a branch and planned CI migrations change refs and runners.",
+        caveats="Planned CI migrations change runners and environments: a change that persists, "
+        "made in a tagged commit by an earlier release author, is reported at low severity, and "
+        "so is a backport (a version below one already published) made that way; a repository "
+        "transfer keeps the repository id and is low too.",
     )
 
     def run(self, ctx: AnalysisContext) -> Sequence[Finding]:
-        """Compare each attested release with the nearest earlier attested release."""
-        out: list[Finding] = []
-        for rel in ctx.timeline.releases:
-            prev = ctx.timeline.previous_attested(rel.version)
-            if prev is None or not rel.publishers:
-                continue
-            now, before = release_claims(rel), release_claims(prev)
-            for key, (severity, why) in COMPARED.items():
-                if key in now and key in before and now[key] != before[key]:
-                    if key == "source_repository_owner_id" and now.get(
-                        "source_repository_id"
-                    ) == before.get("source_repository_id"):
-                        # GitHub keeps a repository's ID across a transfer to a new owner.
-                        severity = Severity.LOW
-                        why = "owner ID changed with the repository ID unchanged: a transfer"
-                    old, new = ", ".join(sorted(before[key])), ", ".join(sorted(now[key]))
-                    fv = next((f for f in rel.files if f.provenance.attestations), None)
-                    out.append(
-                        self.finding(
-                            severity=severity,
-                            confidence=Confidence.MEDIUM,
-                            summary=f"{rel.version}: {why} ({key}: {old!r} -> {new!r})",
-                            release=rel,
-                            file=fv,
-                            values={
-                                "claim": key,
-                                "previous": old,
-                                "current": new,
-                                "previous_version": prev.version,
-                            },
-                        )
-                    )
-        return out
+        """Judge every compared claim of every attested release against its baseline."""
+        return [
+            self._finding(dev)
+            for attr in COMPARED
+            for dev in deviations(
+                ctx.timeline.releases, attr, explained=lambda d: explain(d) is not None
+            )
+        ]
+
+    def _finding(self, dev: Deviation) -> Finding:
+        rel, name = dev.release, dev.attribute.name
+        explanation = explain(dev)
+        label = name.replace("_", " ")
+        what = f"the {label} claim disappeared" if dev.value == MISSING else f"{label} changed"
+        summary = f"{rel.version}: {what}: {dev.comparison()}"
+        if explanation:
+            summary += f"; explained: {explanation}"
+        if dev.cold:
+            confidence = Confidence.LOW
+        elif dev.dominant_share == 1 and dev.support >= 3:
+            confidence = Confidence.HIGH
+        else:
+            confidence = Confidence.MEDIUM
+        return self.finding(
+            severity=grade(dev, explained=explanation is not None),
+            confidence=confidence,
+            summary=summary,
+            release=rel,
+            evidence=claim_evidence(rel),
+            values={**dev.values(), "claim": name, "explanation": explanation or ""},
+            tip="Compare the release's certificate with the baseline's: a planned change shows "
+            "up in a tagged commit and persists; an unannounced one is worth asking the "
+            "maintainers about.",
+        )

@@ -1,7 +1,9 @@
 """What a detector is: declared metadata, a pure `run(ctx)`, and the context it runs on.
 
 Detectors never do I/O and never read the clock: everything they may look at is in the
-`AnalysisContext`. A detector that needs data the case does not have is not run; the orchestrator
+`AnalysisContext`, whose `timeline` is the one joined model (claims, commits, tags, runs, log
+checks per release) and whose baseline (`forensics.timeline.baseline`) they compare with. A
+detector that needs data the case does not have is not run; the orchestrator
 records a `Skipped` with the reason instead (unknown is a result, not silence).
 """
 
@@ -11,14 +13,10 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from forensics.models import Confidence, EvidenceRef, Finding, Severity
 from forensics.timeline import FileView, ReleaseView, Timeline
-
-if TYPE_CHECKING:
-    from forensics.collect.github_parse import GitHubView
-    from forensics.rekor.recover import RekorView
 
 
 class Requirement(enum.StrEnum):
@@ -42,10 +40,6 @@ class AnalysisContext:
     available: frozenset[Requirement]
     unavailable: Mapping[Requirement, str] = field(default_factory=dict)
     """Why each missing requirement is missing."""
-    rekor: RekorView | None = None
-    """What the transparency log said (cross-checks of served entries), when collected."""
-    github: GitHubView | None = None
-    """Commits, runs and tags the attestations name, when collected."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +109,14 @@ def release_evidence(release: ReleaseView) -> list[EvidenceRef]:
             refs.append(fv.provenance.evidence)
     for rec in release.recovered:
         refs.extend(rec.evidence)
+    for rep in release.reported:
+        refs.extend(rep.evidence)
     return list(dict.fromkeys(refs))
+
+
+def claim_evidence(release: ReleaseView) -> list[EvidenceRef]:
+    """Evidence of a release's verified claims (attestations and recovered log entries)."""
+    return list(dict.fromkeys(e for c in release.claims for e in c.evidence))
 
 
 def doc_paragraph(doc: str | None, index: int = 1) -> str:

@@ -18,6 +18,7 @@ from forensics.detectors.interface import (
     doc_paragraph,
 )
 from forensics.models import Confidence, Finding, Severity
+from forensics.timeline import ReleaseView
 
 MOTIVATION = doc_paragraph(__doc__)
 
@@ -34,8 +35,7 @@ class LogEntryMismatch(Detector):
 
     def run(self, ctx: AnalysisContext) -> Sequence[Finding]:
         """Report differences and independent-verification failures."""
-        if ctx.rekor is None:
-            return []
+        tl = ctx.timeline
         out = [
             self.finding(
                 severity=Severity.CRITICAL,
@@ -43,21 +43,24 @@ class LogEntryMismatch(Detector):
                 summary="the log's current head is not consistent with a checkpoint embedded in "
                 f"the provenance ({why}): the log showed different trees (split view)",
                 values={"consistency": why},
+                tip="Fetch two checkpoints of the log from independent vantage points and "
+                "compare them; a split view is a compromise of the log, not of the project.",
             )
-            for why in ctx.rekor.inconsistent
+            for why in tl.log_inconsistent
         ]
-        for cc in ctx.rekor.crosschecks:
+        for rel in tl.releases:
+            out.extend(self._release(rel))
+        return out
+
+    def _release(self, rel: ReleaseView) -> list[Finding]:
+        out = []
+        for cc in rel.log_checks:
             problems = list(cc.differences)
             if cc.verification:
                 problems.append(f"the log's copy fails verification: {cc.verification}")
             if not problems:
                 continue
-            rel = ctx.timeline.release(cc.version)
-            fv = (
-                next((f for f in rel.files if f.dist.filename == cc.filename), None)
-                if rel
-                else None
-            )
+            fv = next((f for f in rel.files if f.dist.filename == cc.filename), None)
             out.append(
                 self.finding(
                     severity=Severity.HIGH,
@@ -67,6 +70,8 @@ class LogEntryMismatch(Detector):
                     file=fv,
                     evidence=cc.evidence,
                     values={"log_index": str(cc.log_index)},
+                    tip="Fetch the entry from the log yourself and compare it with the copy in "
+                    "the provenance.",
                 )
             )
         return out

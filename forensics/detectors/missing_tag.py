@@ -1,18 +1,17 @@
-"""Detector: a release without a tag in a project that tags its releases.
+"""Detector: a release without a tag in a release line that tags its releases.
 
 A project whose releases each have a `v<version>` tag keeps doing so through its release process.
-A release with provenance lost, or known only from outside reports, and without a tag, has no
-matching source activity: the PyPI blog found Ultralytics 8.3.45/8.3.46 this way ("no
-corresponding source repository activity").
+A release without a tag has no matching source activity: the PyPI blog found Ultralytics
+8.3.45/8.3.46 this way ("no corresponding source repository activity"). The baseline is the
+tagging of the earlier releases of the line (its tag naming, with support); without attestations
+as well, the release is high; an attested release without a tag is low (tags get deleted).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
-from packaging.version import InvalidVersion, Version
-
-from forensics.collect.github_parse import github_repo
 from forensics.detectors.interface import (
     AnalysisContext,
     Detector,
@@ -21,94 +20,78 @@ from forensics.detectors.interface import (
     doc_paragraph,
     release_evidence,
 )
-from forensics.detectors.workflow_edited import release_claims
 from forensics.models import Confidence, Finding, Severity
-from forensics.timeline import ReleaseState, ReleaseView
-from forensics.versions import version_from_tag
+from forensics.timeline import Channel
+from forensics.timeline.baseline import (
+    MISSING,
+    Attribute,
+    Strength,
+    deviations,
+    grade,
+    tag_value,
+)
 
 MOTIVATION = doc_paragraph(__doc__)
 
-#: Share of attested releases that must have a tag before a missing tag means anything.
-TAGGING_HABIT = 0.8
-
-
-def tag_versions(tags: dict[str, str] | None) -> set[Version]:
-    """Versions named by tags (`v1.2.3`, `1.2.3`, `release-1.2.3`)."""
-    return {Version(v) for name in tags or {} if (v := version_from_tag(name)) is not None}
-
-
-def _version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
-
-
-def _suspect(rel: ReleaseView) -> bool:
-    return ReleaseState.LOST in rel.states or (rel.deleted and bool(rel.reported))
-
 
 class MissingTag(Detector):
-    """One finding per suspect release whose version no tag names."""
+    """One finding per release whose version no tag names, against a tagging baseline."""
 
     info = DetectorInfo(
         id="release-without-tag",
-        title="Release without provenance and without a tag, in a project that tags releases",
+        title="Release without a tag, in a release line that tags its releases",
         requires=frozenset({Requirement.GITHUB}),
         motivation=MOTIVATION,
-        caveats=f"Only applies when at least {int(TAGGING_HABIT * 100)}% of attested releases "
-        "have a tag; only the first page of tags (the newest 100) is read.",
+        caveats="Tags are deleted and re-created; GitHub lists 100 tags a page, and releases "
+        "older than a full first page are not judged.",
     )
 
     def run(self, ctx: AnalysisContext) -> Sequence[Finding]:
-        """Measure the tagging habit on attested releases, then check the suspect ones."""
-        if ctx.github is None:
-            return []
-        repos = {
-            r
-            for rel in ctx.timeline.releases
-            for claims, _ev in release_claims(rel)
-            if (r := github_repo(claims.get("source_repository")))
-        }
-        tagged: set[Version] = set()
-        for repo in repos:
-            tagged |= tag_versions(dict(ctx.github.tags.get(repo, {})))
-        attested = [
-            v
-            for rel in ctx.timeline.releases
-            if rel.publishers and (v := _version(rel.version)) is not None
-        ]
-        if not attested or not repos:
-            return []
-        habit = sum(v in tagged for v in attested) / len(attested)
-        if habit < TAGGING_HABIT:
-            return []
+        """Judge each release's tag against the line's tagging baseline."""
+        tl = ctx.timeline
+        attr = Attribute(
+            "tag", "tagged", Strength.INDEX, Severity.HIGH, partial(tag_value, timeline=tl)
+        )
+        repos = sorted(tl.tags)
         out = []
-        for rel in ctx.timeline.releases:
-            version = _version(rel.version)
-            if version is None or not _suspect(rel) or version in tagged:
+        for dev in deviations(tl.releases, attr):
+            rel = dev.release
+            if dev.value != MISSING:
+                if MISSING in {v for v, _n in dev.expected}:
+                    continue  # tagged where the baseline did not always tag: nothing to say
+                out.append(
+                    self.finding(
+                        severity=min(grade(dev), Severity.LOW, key=lambda s: s.rank),
+                        confidence=Confidence.LOW,
+                        summary=f"{rel.version}: tag naming changed: {dev.comparison()}",
+                        release=rel,
+                        evidence=[tl.tag_evidence[r] for r in repos if r in tl.tag_evidence],
+                        values={**dev.values(), "repositories": ", ".join(repos)},
+                        tip="A new tag scheme is usually a deliberate change; check that the "
+                        "tag was pushed by a maintainer.",
+                    )
+                )
                 continue
+            signed = rel.channel is Channel.TRUSTED_PUBLISHING
+            severity = grade(dev, Severity.LOW if signed else Severity.HIGH)
+            if not signed and not dev.cold:
+                severity = max(severity, Severity.MEDIUM, key=lambda s: s.rank)
             out.append(
                 self.finding(
-                    severity=Severity.HIGH,
+                    severity=severity,
                     confidence=Confidence.MEDIUM,
                     summary=(
-                        f"{rel.version} has no tag in {', '.join(sorted(repos))}, while "
-                        f"{habit:.0%} of attested releases have one: no matching source activity"
+                        f"{rel.version} has no tag in {', '.join(repos)}: {dev.comparison()}"
+                        + ("" if signed else "; and it carries no attestation either")
                     ),
                     release=rel,
                     evidence=[
-                        *(
-                            ctx.github.tag_evidence[r]
-                            for r in sorted(repos)
-                            if r in ctx.github.tag_evidence
-                        ),
+                        *(tl.tag_evidence[r] for r in repos if r in tl.tag_evidence),
                         *release_evidence(rel),
                     ],
-                    values={
-                        "tagging_habit": f"{habit:.2f}",
-                        "repositories": ", ".join(sorted(repos)),
-                    },
+                    values={**dev.values(), "repositories": ", ".join(repos)},
+                    tip="Look for the release's source: a tag, a commit bumping the version, a "
+                    "workflow run; none of them means the upload came from outside the project.",
                 )
             )
         return out

@@ -2,7 +2,8 @@
 
 Trusted Publishing attests every file it uploads. A file without an attestation next to attested
 ones was uploaded another way: most often an extra wheel added later with a token, which is how
-an attacker slips a payload into an existing, trusted-looking release.
+an attacker slips a payload into an existing, trusted-looking release. Where the release line has
+always mixed them (platform wheels from another CI), it is habit, reported at info.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from forensics.detectors.interface import (
     doc_paragraph,
 )
 from forensics.models import Confidence, Finding, ProvenanceStatus, Severity, isoformat
+from forensics.timeline.baseline import CHANNEL, MIN_SUPPORT, support_for
 
 MOTIVATION = doc_paragraph(__doc__)
 
@@ -33,16 +35,24 @@ class PartialProvenance(Detector):
         title="File without attestation in a release whose other files are attested",
         requires=frozenset({Requirement.PEP740}),
         motivation=MOTIVATION,
-        caveats="Platform wheels built on a separate CI without Trusted Publishing are benign.",
+        caveats="Platform wheels built on a separate CI without Trusted Publishing are benign; "
+        "a line that always mixed them is reported at info.",
     )
 
     def run(self, ctx: AnalysisContext) -> Sequence[Finding]:
         """Flag absent files next to verified ones; late additions are more severe."""
         out = []
-        for rel in ctx.timeline.releases:
+        releases = ctx.timeline.releases
+        for rel in releases:
             attested = [f for f in rel.files if f.provenance.status is ProvenanceStatus.VERIFIED]
-            if not attested:
+            if not attested or not any(
+                f.provenance.status is ProvenanceStatus.ABSENT for f in rel.files
+            ):
                 continue
+            support = support_for(releases, rel, CHANNEL)
+            same, total = (support[0], support[1]) if support else (0, 0)
+            habitual = same >= MIN_SUPPORT or (total and same / total >= 0.5)
+            scope = support[2].describe(total) if support else "earlier releases"
             last_attested = max(
                 (f.dist.upload_time for f in attested if f.dist.upload_time), default=None
             )
@@ -51,9 +61,13 @@ class PartialProvenance(Detector):
                     continue
                 up = fv.dist.upload_time
                 late = up is not None and last_attested is not None and up - last_attested > LATE
+                if habitual and not late:
+                    severity = Severity.INFO
+                else:
+                    severity = Severity.HIGH if late else Severity.MEDIUM
                 out.append(
                     self.finding(
-                        severity=Severity.HIGH if late else Severity.MEDIUM,
+                        severity=severity,
                         confidence=Confidence.MEDIUM,
                         summary=(
                             f"{fv.dist.filename} has no attestation while {len(attested)} other "
@@ -63,6 +77,7 @@ class PartialProvenance(Detector):
                                 if late and up and last_attested
                                 else ""
                             )
+                            + f"; {same} of {total} {scope} mixed attested and unattested files"
                         ),
                         release=rel,
                         file=fv,
@@ -70,7 +85,10 @@ class PartialProvenance(Detector):
                             "upload_time": isoformat(up) or "",
                             "last_attested_upload": isoformat(last_attested) or "",
                             "late_threshold_seconds": str(int(LATE.total_seconds())),
+                            "baseline_mixed": f"{same} of {total}",
                         },
+                        tip="Ask which job uploaded the file; a platform-wheel CI without "
+                        "Trusted Publishing is benign, a later token upload is not.",
                     )
                 )
         return out

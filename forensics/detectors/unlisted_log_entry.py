@@ -81,4 +81,6 @@ class UnlistedLogEntry(Detector):
                 "source_ref": rec.claims.get("source_ref", ""),
                 "run_url": rec.claims.get("run_url", ""),
             },
+            tip="Ask the maintainers whether the release was deleted on purpose, and read the "
+            "signed subject: a deleted release may still be in people's caches and lockfiles.",
         )

@@ -1,32 +1,44 @@
-"""Build the timeline graph and its derived views from parsed evidence (pure: no I/O, no clock).
+"""Build the joined timeline from parsed evidence (pure: no I/O, no clock).
+
+The timeline is the one model detectors read. `build_timeline` takes what the parsers made of the
+case (index files and their provenance verdicts, log entries recovered from the transparency log and
+the log's cross-checks of served entries, GitHub commits, runs and tags, outside reports) and
+attaches it to each release: its verified claims (`ClaimSet`), its publishing channel, its release
+line, its source commit, tags, runs and log checks. Facts derived once here (a release's claims,
+its commit, its channel) are never recomputed inside a detector.
 
 The graph follows plaso's split between *what happened* and *which timestamp means what*: nodes are
-entities (project, release, file, attestation, publisher identity, repository, commit, workflow run,
-log entry), each with a namespaced `data_type` and the evidence it came from; `TimelineEvent`s are a
-derived view, each naming its timestamp's meaning and pointing back to its node and evidence.
+entities (project, release, file, attestation, publisher identity, repository, commit, tag, workflow
+run, log entry), each with a namespaced `data_type` and the evidence it came from; `TimelineEvent`s
+are a derived view, each naming its timestamp's meaning and pointing back to its node and evidence.
+Detectors query the graph for relations that span releases (`Timeline.releases_sharing_commit`).
 """
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import networkx as nx
 from packaging.version import Version
 
+from forensics.collect.github_parse import Commit, GitHubView, Run, github_repo, run_from_url
 from forensics.models import (
     DistFile,
     EvidenceRef,
     FileProvenance,
     LogEntry,
     Pep740Support,
+    ProvenanceStatus,
     Publisher,
     isoformat,
 )
 from forensics.timeline.states import ReleaseState, StateResult, release_state
-from forensics.versions import version_key
+from forensics.versions import release_line, version_from_tag, version_key
 
 #: What each event kind's timestamp means (plaso's "timestamp description").
 EVENT_MEANINGS: Mapping[str, str] = {
@@ -68,6 +80,90 @@ class ReportedRelease:
     """When the source says the release was published, if it says."""
 
 
+class Channel(enum.StrEnum):
+    """How a release reached the index."""
+
+    TRUSTED_PUBLISHING = "trusted-publishing"
+    """Signed by a Trusted Publisher (verified attestations, or signing events in the log)."""
+    TOKEN = "token"  # noqa: S105 - a publishing channel, not a secret
+    """The index serves PEP 740 and lists no attestation for any file: an API-token upload."""
+    MIXED = "mixed"
+    """Some files attested, some not."""
+    UNKNOWN = "unknown"
+    """The index does not serve PEP 740, or a verdict is unknown or invalid."""
+
+
+@dataclass(frozen=True)
+class ClaimSet:
+    """One verified statement of how a release was built, with where it comes from.
+
+    Either the Fulcio claims of a verified attestation of a served file (`source` =
+    `attestation`), or those of a signing event recovered from the transparency log for a file the
+    index does not serve (`source` = `log`).
+    """
+
+    claims: Mapping[str, str]
+    publisher: Publisher | None
+    source: str
+    filename: str | None
+    evidence: tuple[EvidenceRef, ...]
+    log_time: datetime | None = None
+    """The log's integration time of the signing event, when it has one (Rekor v1)."""
+    upload_time: datetime | None = None
+    """When the index says the file was uploaded (served files only)."""
+
+    @property
+    def workflow_file(self) -> str | None:
+        """`.github/workflows/x.yml` from the build config claim (GitHub only)."""
+        return workflow_file(self.claims.get("build_config"))
+
+    @property
+    def github_repository(self) -> str | None:
+        """`owner/name` when the source repository is on github.com."""
+        return github_repo(self.claims.get("source_repository"))
+
+
+@dataclass(frozen=True)
+class LogCheck:
+    """The log's own copy of an entry embedded in a served attestation, compared and re-verified."""
+
+    filename: str
+    version: str
+    log_index: int
+    differences: tuple[str, ...]
+    verification: str
+    """'' when the served entry verified independently, else the failed checks."""
+    evidence: tuple[EvidenceRef, ...]
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What the source host (GitHub) says about one release, joined through its claims."""
+
+    commit: Commit | None = None
+    """The attested commit, when GitHub answered for it."""
+    workflow_file: str | None = None
+    """The workflow file that signed the release (from the claims)."""
+    tags: tuple[str, ...] = ()
+    """Tags of the release's repository that name its version (`v1.2.3`, `1.2.3`, ...)."""
+    tag_commits: Mapping[str, str] = field(default_factory=dict)
+    """tag name -> commit sha, for `tags`."""
+    runs: tuple[Run, ...] = ()
+    """Workflow runs the claims name, when GitHub answered for them."""
+    missing: tuple[tuple[str, EvidenceRef], ...] = ()
+    """(`commit <sha>` | `run <id>`, evidence) that GitHub says do not exist."""
+    repositories: tuple[str, ...] = ()
+    """GitHub repositories the release's claims name."""
+
+
+def workflow_file(build_config: str | None) -> str | None:
+    """`https://github.com/o/r/.github/workflows/x.yml@ref` -> `.github/workflows/x.yml`."""
+    if not build_config or "/.github/workflows/" not in build_config:
+        return None
+    path = build_config.split("@", 1)[0]
+    return ".github/workflows/" + path.split("/.github/workflows/", 1)[1]
+
+
 @dataclass(frozen=True)
 class FileView:
     """A distribution file with its provenance verdict."""
@@ -91,6 +187,33 @@ class ReleaseView:
     recovered: tuple[RecoveredEntry, ...] = ()
     reported: tuple[ReportedRelease, ...] = ()
     """Outside reports naming this release (intel seeds of kind `version`)."""
+    claims: tuple[ClaimSet, ...] = ()
+    """Verified claims: served attestations first, then recovered log entries."""
+    channel: Channel = Channel.UNKNOWN
+    line: str = "?"
+    """The release line (`forensics.versions.release_line`)."""
+    source: SourceFacts = field(default_factory=SourceFacts)
+    log_checks: tuple[LogCheck, ...] = ()
+    """The log's cross-checks of the entries embedded in this release's attestations."""
+
+    @property
+    def commit(self) -> Commit | None:
+        """The attested source commit as GitHub describes it, if collected."""
+        return self.source.commit
+
+    @cached_property
+    def attested_commits(self) -> frozenset[tuple[str, str]]:
+        """(repository URI, commit sha) pairs the release's verified claims name."""
+        return frozenset(
+            (c.claims.get("source_repository", ""), sha)
+            for c in self.claims
+            if (sha := c.claims.get("source_commit"))
+        )
+
+    @property
+    def served_claims(self) -> tuple[ClaimSet, ...]:
+        """Claims of the served files' verified attestations only."""
+        return tuple(c for c in self.claims if c.source == "attestation")
 
     @property
     def attested(self) -> bool:
@@ -145,20 +268,37 @@ class Timeline:
     events: tuple[TimelineEvent, ...]
     unplaced: tuple[RecoveredEntry, ...] = ()
     """Log entries with the project's identity whose version nothing tells."""
+    log_inconsistent: tuple[str, ...] = ()
+    """Why the log's head is not consistent with a checkpoint embedded in the provenance."""
+    tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """GitHub repository -> tag name -> commit sha, as collected."""
+    tag_evidence: Mapping[str, EvidenceRef] = field(default_factory=dict)
+    """GitHub repository -> the stored tag listing."""
+    source_collected: bool = False
+    """True when the source host (GitHub) was consulted."""
+
+    def releases_sharing_commit(self) -> dict[str, list[ReleaseView]]:
+        """Commit node -> releases built from it, in time order (from the graph)."""
+        order = {rel.version: i for i, rel in enumerate(self.releases)}
+        by_version = {rel.version: rel for rel in self.releases}
+        out: dict[str, list[ReleaseView]] = {}
+        for node, data in self.graph.nodes(data=True):
+            if data.get("data_type") != "scm:commit":
+                continue
+            versions = {
+                self.graph.nodes[src]["version"]
+                for src, _dst, key in self.graph.in_edges(node, keys=True)
+                if key == "release_built_from"
+            }
+            if versions:
+                out[node] = sorted(
+                    (by_version[v] for v in versions), key=lambda r: order[r.version]
+                )
+        return out
 
     def release(self, version: str) -> ReleaseView | None:
         """The release with this version, or None."""
         return next((r for r in self.releases if r.version == version), None)
-
-    def previous_attested(self, version: str) -> ReleaseView | None:
-        """The nearest earlier release (by upload time) that carried verified attestations."""
-        prior = None
-        for rel in self.releases:
-            if rel.version == version:
-                return prior
-            if rel.publishers and rel.state is not ReleaseState.INCONSISTENT:
-                prior = rel
-        return None
 
 
 def _order_key(rel: tuple[str, datetime | None]) -> tuple[int, str, tuple[int, Version | str]]:
@@ -177,8 +317,11 @@ def build_timeline(
     versions: Iterable[str] = (),
     recovered: Sequence[RecoveredEntry] = (),
     reported: Sequence[ReportedRelease] = (),
+    log_checks: Sequence[LogCheck] = (),
+    log_inconsistent: Sequence[str] = (),
+    github: GitHubView | None = None,
 ) -> Timeline:
-    """Join index files, their provenance and recovered log entries into a `Timeline`."""
+    """Join index files, their provenance, the log's answers and GitHub's into a `Timeline`."""
     by_version: dict[str, list[DistFile]] = defaultdict(list)
     for dist in files:
         by_version[dist.version].append(dist)
@@ -227,6 +370,8 @@ def build_timeline(
             )
         else:
             result = release_state([v.provenance for v in views], baseline)
+        recovered_here = tuple(rec_by_version.get(version, ()))
+        claim_sets = _claim_sets(views, recovered_here)
         releases.append(
             ReleaseView(
                 version=version,
@@ -237,8 +382,13 @@ def build_timeline(
                 publishers=result.publishers,
                 first_upload=first,
                 deleted=version in deleted_versions,
-                recovered=tuple(rec_by_version.get(version, ())),
+                recovered=recovered_here,
                 reported=tuple(rep_by_version.get(version, ())),
+                claims=claim_sets,
+                channel=_channel(views, recovered_here, pep740),
+                line=release_line(version),
+                source=_source_facts(version, claim_sets, github),
+                log_checks=tuple(c for c in log_checks if c.version == version),
             )
         )
         if result.publishers and ReleaseState.INCONSISTENT not in result.states:
@@ -254,7 +404,112 @@ def build_timeline(
         tuple(releases),
         events,
         tuple(rec_by_version.get(None, ())),
+        log_inconsistent=tuple(log_inconsistent),
+        tags={r: dict(t) for r, t in github.tags.items()} if github else {},
+        tag_evidence=dict(github.tag_evidence) if github else {},
+        source_collected=github is not None,
     )
+
+
+def _claim_sets(
+    views: Sequence[FileView], recovered: Sequence[RecoveredEntry]
+) -> tuple[ClaimSet, ...]:
+    out: list[ClaimSet] = []
+    for fv in views:
+        if fv.provenance.status is not ProvenanceStatus.VERIFIED:
+            continue
+        claims = fv.provenance.claims
+        if not claims and fv.provenance.publisher is None:
+            continue
+        times = [e.integrated_time for e in fv.provenance.log_entries if e.integrated_time]
+        out.append(
+            ClaimSet(
+                claims=claims,
+                publisher=fv.provenance.publisher,
+                source="attestation",
+                filename=fv.dist.filename,
+                evidence=(fv.provenance.evidence,) if fv.provenance.evidence else (),
+                log_time=min(times) if times else None,
+                upload_time=fv.dist.upload_time,
+            )
+        )
+    out.extend(
+        ClaimSet(
+            claims=rec.claims,
+            publisher=None,
+            source="log",
+            filename=rec.subject_name,
+            evidence=rec.evidence,
+            log_time=rec.log_entry.integrated_time,
+        )
+        for rec in recovered
+        if rec.claims
+    )
+    return tuple(out)
+
+
+def _channel(
+    views: Sequence[FileView], recovered: Sequence[RecoveredEntry], pep740: Pep740Support
+) -> Channel:
+    statuses = {fv.provenance.status for fv in views}
+    if not views:
+        # known only from the log (signed: Trusted Publishing) or from outside reports
+        return Channel.TRUSTED_PUBLISHING if any(r.claims for r in recovered) else Channel.UNKNOWN
+    if pep740 is not Pep740Support.YES or statuses & {
+        ProvenanceStatus.UNKNOWN,
+        ProvenanceStatus.INVALID,
+    }:
+        return Channel.UNKNOWN
+    if statuses == {ProvenanceStatus.VERIFIED}:
+        return Channel.TRUSTED_PUBLISHING
+    if statuses == {ProvenanceStatus.ABSENT}:
+        return Channel.TOKEN
+    return Channel.MIXED
+
+
+def _source_facts(
+    version: str, claims: Sequence[ClaimSet], github: GitHubView | None
+) -> SourceFacts:
+    repos = tuple(dict.fromkeys(r for c in claims if (r := c.github_repository)))
+    wf = next((w for c in claims if (w := c.workflow_file)), None)
+    if github is None:
+        return SourceFacts(workflow_file=wf, repositories=repos)
+    commit: Commit | None = None
+    runs: dict[tuple[str, int], Run] = {}
+    missing: dict[str, EvidenceRef] = {}
+    for c in claims:
+        repo, sha = c.github_repository, c.claims.get("source_commit")
+        if repo and sha:
+            if commit is None and (found := github.commits.get((repo, sha))) is not None:
+                commit = found
+            if (e := github.missing.get(("commit", f"{repo}@{sha}"))) is not None:
+                missing.setdefault(f"commit {sha[:12]}", e)
+        named = run_from_url(c.claims.get("run_url"))
+        if named is not None:
+            if (found_run := github.runs.get(named)) is not None:
+                runs[named] = found_run
+            if (e := github.missing.get(("run", f"{named[0]}#{named[1]}"))) is not None:
+                missing.setdefault(f"run {named[1]}", e)
+    tags = {
+        name: sha
+        for repo in repos
+        for name, sha in github.tags.get(repo, {}).items()
+        if version_from_tag(name) == _normal(version)
+    }
+    return SourceFacts(
+        commit=commit,
+        workflow_file=wf,
+        tags=tuple(sorted(tags)),
+        tag_commits=tags,
+        runs=tuple(runs.values()),
+        missing=tuple(sorted(missing.items())),
+        repositories=repos,
+    )
+
+
+def _normal(version: str) -> str:
+    tagged = version_from_tag(version)
+    return tagged if tagged is not None else version
 
 
 def _publisher_node(pub: Publisher) -> str:
@@ -312,6 +567,16 @@ def _graph(
                     g.add_edge(anode, lnode, key="logged_in")
         for rec in rel.recovered:
             _add_recovered(g, rnode, rec)
+        for repo_uri, sha in sorted(rel.attested_commits):
+            cnode = f"commit:{repo_uri}@{sha}"
+            if cnode not in g:
+                g.add_node(cnode, data_type="scm:commit", sha=sha)
+            g.add_edge(rnode, cnode, key="release_built_from")
+        for name, sha in sorted(rel.source.tag_commits.items()):
+            repo = rel.source.repositories[0] if rel.source.repositories else ""
+            tnode = f"tag:{repo}:{name}"
+            g.add_node(tnode, data_type="scm:tag", name=name, sha=sha)
+            g.add_edge(rnode, tnode, key="tagged_as")
     for rec in orphans:
         _add_recovered(g, proj, rec)
     return g

@@ -17,7 +17,10 @@ from tests.factories import T0, attested, dist, history
 def investigation() -> Investigation:
     tl = history(
         [
-            ("1.0", attested("widget-1.0.tar.gz", T0)),
+            # three attested releases: a baseline the token upload of 1.1 is judged against
+            ("0.8", attested("widget-0.8.tar.gz", T0)),
+            ("0.9", attested("widget-0.9.tar.gz", T0 + timedelta(days=1))),
+            ("1.0", attested("widget-1.0.tar.gz", T0 + timedelta(days=2))),
             ("1.1", None),
         ]
     )
