@@ -280,6 +280,7 @@ def analyze(
         versions=snapshot.versions,
         recovered=rekor.recovered if rekor else (),
         reported=reported,
+        project_info=snapshot.info,
     )
     available: set[Requirement] = set()
     unavailable: dict[Requirement, str] = {}

@@ -8,6 +8,7 @@ a report can always answer "how do you know?".
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -297,6 +298,73 @@ class DistFile:
     evidence: EvidenceRef
     provenance_key: ProvenanceKey = ProvenanceKey.ABSENT
     provenance_url: str | None = None
+    requires_python: str | None = None
+    """The file's `requires_python` as the index serves it (None when unset)."""
+
+
+_GITHUB_URL = re.compile(
+    r"^(?:https?://|git\+https://|git://)(?:www\.)?github\.com/"
+    r"(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<name>[A-Za-z0-9._-]{1,100}?)"
+    r"(?:\.git)?(?:[/#?].*)?$",
+    re.IGNORECASE,
+)
+#: `project_urls` labels that name the source repository, most specific first.
+_SOURCE_LABELS = ("source", "source code", "sourcecode", "repository", "code", "github", "homepage")
+
+
+def github_repository(url: str | None) -> str | None:
+    """`owner/name` when `url` points into a GitHub repository, else None."""
+    m = _GITHUB_URL.match((url or "").strip())
+    if not m or m.group("owner").lower() in {"sponsors", "orgs", "features", "apps"}:
+        return None
+    return f"{m.group('owner')}/{m.group('name')}"
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """Project-level facts from the JSON API `info` object (the latest release's metadata)."""
+
+    name: str
+    summary: str | None = None
+    home_page: str | None = None
+    author: str | None = None
+    project_urls: Mapping[str, str] = field(default_factory=dict)
+    requires_python: str | None = None
+    """`info.requires_python`: the latest release's value."""
+    evidence: EvidenceRef | None = None
+
+    @property
+    def source_repository(self) -> str | None:
+        """The GitHub `owner/name` the index names as the source, if any.
+
+        A labelled source URL wins over the home page; the first GitHub URL of any label is the
+        last resort (projects label their repository in many ways).
+        """
+        by_label = {k.strip().lower(): v for k, v in self.project_urls.items()}
+        for label in _SOURCE_LABELS:
+            repo = github_repository(by_label.get(label))
+            if repo:
+                return repo
+        repo = github_repository(self.home_page)
+        if repo:
+            return repo
+        for url in self.project_urls.values():
+            repo = github_repository(url)
+            if repo:
+                return repo
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialise for reports."""
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "home_page": self.home_page,
+            "author": self.author,
+            "project_urls": dict(sorted(self.project_urls.items())),
+            "requires_python": self.requires_python,
+            "source_repository": self.source_repository,
+        }
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,15 @@ from packaging.utils import canonicalize_name
 
 from forensics.errors import InputError, OfflineMiss, SourceResponseError, UsageError
 from forensics.evidence.store import EvidenceStore, StoredResponse
-from forensics.models import DistFile, EvidenceRef, Pep740Support, ProvenanceKey, parse_time, utc
+from forensics.models import (
+    DistFile,
+    EvidenceRef,
+    Pep740Support,
+    ProjectInfo,
+    ProvenanceKey,
+    parse_time,
+    utc,
+)
 from forensics.versions import version_key
 
 SIMPLE_JSON_MEDIA = "application/vnd.pypi.simple.v1+json"
@@ -79,6 +87,8 @@ class IndexSnapshot:
     simple_evidence: EvidenceRef | None
     problems: tuple[str, ...]
     last_serial: int | None = None
+    info: ProjectInfo | None = None
+    """Project-level facts of the JSON API `info` object (source URLs, summary)."""
 
 
 def provenance_response(store: EvidenceStore, dist_file: DistFile) -> StoredResponse | None:
@@ -171,6 +181,7 @@ def _dist_file(
         size = None
     packagetype = entry.get("packagetype")
     reason = entry.get("yanked_reason")
+    requires_python = entry.get("requires_python")
     return DistFile(
         project=project,
         version=version,
@@ -183,6 +194,9 @@ def _dist_file(
         yanked_reason=reason if isinstance(reason, str) and reason else None,
         url=url,
         evidence=response.evidence(pointer, note=f"JSON API entry of {filename}"),
+        requires_python=(requires_python.strip() or None)
+        if isinstance(requires_python, str)
+        else None,
     )
 
 
@@ -442,4 +456,29 @@ def load_index_snapshot(store: EvidenceStore, base_url: str, project: str) -> In
         simple_evidence=simple.evidence,
         problems=tuple(problems),
         last_serial=serial if isinstance(serial, int) and not isinstance(serial, bool) else None,
+        info=project_info(info, display_name, response.evidence("/info", note="JSON API info")),
+    )
+
+
+def project_info(info: Mapping[str, Any], name: str, evidence: EvidenceRef) -> ProjectInfo:
+    """The project-level facts of a JSON API `info` object; values of the wrong type are dropped."""
+
+    def text(key: str) -> str | None:
+        value = info.get(key)
+        return value.strip() or None if isinstance(value, str) else None
+
+    raw_urls = info.get("project_urls")
+    urls = (
+        {str(k): v.strip() for k, v in raw_urls.items() if isinstance(v, str) and v.strip()}
+        if isinstance(raw_urls, dict)
+        else {}
+    )
+    return ProjectInfo(
+        name=name,
+        summary=text("summary"),
+        home_page=text("home_page"),
+        author=text("author"),
+        project_urls=urls,
+        requires_python=text("requires_python"),
+        evidence=evidence,
     )

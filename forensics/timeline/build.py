@@ -22,6 +22,7 @@ from forensics.models import (
     FileProvenance,
     LogEntry,
     Pep740Support,
+    ProjectInfo,
     Publisher,
     isoformat,
 )
@@ -145,6 +146,8 @@ class Timeline:
     events: tuple[TimelineEvent, ...]
     unplaced: tuple[RecoveredEntry, ...] = ()
     """Log entries with the project's identity whose version nothing tells."""
+    project_info: ProjectInfo | None = None
+    """Project-level index facts (source URLs, summary), when the index served them."""
 
     def release(self, version: str) -> ReleaseView | None:
         """The release with this version, or None."""
@@ -177,6 +180,7 @@ def build_timeline(
     versions: Iterable[str] = (),
     recovered: Sequence[RecoveredEntry] = (),
     reported: Sequence[ReportedRelease] = (),
+    project_info: ProjectInfo | None = None,
 ) -> Timeline:
     """Join index files, their provenance and recovered log entries into a `Timeline`."""
     by_version: dict[str, list[DistFile]] = defaultdict(list)
@@ -254,6 +258,7 @@ def build_timeline(
         tuple(releases),
         events,
         tuple(rec_by_version.get(None, ())),
+        project_info=project_info,  # index-only facts, passed through as served
     )
 
 
