@@ -118,6 +118,8 @@ class _Builder:
         self.pub = scenario.publisher
         self.generated_commits: list[str] = []
         self.generated_runs: list[str] = []
+        self.branch_heads: dict[str, str] = {}
+        """Branch -> head commit of the generated history (the lab branches endpoint)."""
         # Values the lab made up (sha / run id → version), reported in world.json `simulated`.
         self.invented_shas: dict[str, str] = {}
         self.invented_runs: dict[int, str] = {}
@@ -421,9 +423,13 @@ class _Builder:
                 and b.spec.publish is PublishMethod.TRUSTED_PUBLISHER
                 and b.spec.reuse_attestation_of is None
             ]
+            opts = release.github
+            if not signed and opts.explicit:
+                # A token release with a `github` table: the maintainers tagged (and maybe ran
+                # CI for) a release they uploaded by hand.
+                signed = [b for b in self.files if b.release is release]
             if not signed:
                 continue
-            opts = release.github
             first = min(b.spec.integrated_at for b in signed)
             ident = signed[0].identity
             ref = ident.ref or ""
@@ -458,6 +464,7 @@ class _Builder:
                         self.generated_commits.append(release.version)
                 if opts.commit or sha in commits:
                     heads[branch] = sha
+                    self.branch_heads[branch] = sha
             if opts.tag is not False and ident.sha:
                 if isinstance(opts.tag, str):
                     name = opts.tag
@@ -465,8 +472,11 @@ class _Builder:
                     name = ref[len("refs/tags/") :]
                 else:
                     name = f"v{release.version}"
-                tags.setdefault(name, Tag(name, ident.sha))
-            if opts.run:
+                tags.setdefault(
+                    name, Tag(name, ident.sha, opts.tag_created_at, opts.tag_deleted_at)
+                )
+            token = all(b.spec.publish is PublishMethod.TOKEN for b in signed)
+            if opts.run and (not token or "run" in opts.explicit):
                 for b in signed:
                     i = b.identity
                     assert i.run_id is not None
@@ -548,6 +558,7 @@ class _Builder:
                     "deleted_at": isoformat(release.deleted_at),
                     "yanked": release.yanked,
                     "yanked_reason": release.yanked_reason,
+                    "yanked_at": isoformat(release.yanked_at),
                     "files": [
                         {
                             "filename": b.filename,
@@ -581,10 +592,24 @@ class _Builder:
                 "flag": dict(self.scenario.expect.flag),
                 "clean": list(self.scenario.expect.clean),
             },
-            "info": {"summary": f"Lab project of scenario {self.scenario.name}"},
+            "info": {
+                "summary": f"Lab project of scenario {self.scenario.name}",
+                **self.scenario.info,
+            },
             "releases": releases,
             "extra_log_entries": list(extra_records),
         }
+        ident = self.pub.identity
+        if self.pub.kind is not PublisherKind.GOOGLE and ident.repository:
+            gh = self.scenario.github
+            manifest["github_repository"] = {
+                "full_name": ident.repository,
+                "id": ident.repository_id,
+                "owner_id": ident.owner_id,
+                "created_at": isoformat(gh.created_at),
+                "default_branch": gh.default_branch,
+                "branches": dict(sorted(self.branch_heads.items())),
+            }
         repos = {b.identity.repository for b in self.files if b.attestations}
         if self.pub.kind is PublisherKind.GITHUB and len(repos) <= 1:
             # The lab GitHub API answers for this repository only; with several repositories

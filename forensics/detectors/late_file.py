@@ -6,9 +6,12 @@ a payload to an existing release without publishing a new version.
 
 The delay is judged against the line's own spreads (first to last upload of each earlier release)
 so that projects whose matrix builds take hours are not flagged; a late wheel for a Python the
-release did not ship yet (wheels backfilled for a new CPython) or of a platform the line already
-ships is explained. Since 2026-07-08 PyPI refuses new files more than 14 days after a release's
-first file, so under that regime such a file contradicts the index's own rule.
+release did not ship yet (wheels backfilled for a new CPython), of a platform the line already
+ships, or of a kind the project ships on time in other releases (the first wheels of a project
+are often backfilled into its latest release) is explained.
+
+Since 2026-07-08 PyPI refuses new files more than 14 days after a release's first file, so under
+that regime such a file contradicts the index's own rule.
 """
 
 from __future__ import annotations
@@ -41,28 +44,23 @@ FLOOR = timedelta(days=1)
 EFFECT = 10.0
 
 
-#: A late file of a kind other releases began shipping within this time is a backfill.
-ADOPTION = timedelta(days=60)
 #: Kinds pip does not install (eggs, Windows installers): never above low.
 LEGACY = frozenset({"egg", "installer", "other"})
 
 
-def _adoption(releases: Sequence[ReleaseView], rel: ReleaseView) -> dict[str, datetime]:
-    """For each file family, when another release first shipped it on time (within its first
-    six hours), so that a late file of a kind the project was adopting at that moment is
-    recognised as a backfill."""
-    first: dict[str, datetime] = {}
+def _shipped_elsewhere(releases: Sequence[ReleaseView], rel: ReleaseView) -> dict[str, str]:
+    """For each file family, a release other than `rel` that shipped it on time (within six
+    hours of its first file): a late file of such a kind is a backfill or a retried job, not a
+    kind the project never builds."""
+    where: dict[str, str] = {}
     for other in releases:
         if other is rel or other.first_upload is None:
             continue
         for fv in other.files:
             t = fv.dist.upload_time
-            if t is None or t - other.first_upload > LATE:
-                continue
-            family = kind_of(fv).family
-            if family not in first or t < first[family]:
-                first[family] = t
-    return first
+            if t is not None and t - other.first_upload <= LATE:
+                where.setdefault(kind_of(fv).family, other.version)
+    return where
 
 
 def regime(first_upload: datetime) -> str:
@@ -79,7 +77,7 @@ class LateFile(Detector):
         id="late-file",
         title="File added to a release long after its first file",
         requires=frozenset(),
-        motivation=doc_paragraph(__doc__),
+        motivation=doc_paragraph(__doc__) + " " + doc_paragraph(__doc__, 3),
         caveats=doc_paragraph(__doc__, 2)
         + " Benign causes: a failed CI job re-run days later, wheels backfilled for a new Python.",
     )
@@ -113,8 +111,8 @@ class LateFile(Detector):
         known = set().union(*(release_shape(r) for r in hist.releases)) | {
             kind_of(fv).family for fv in on_time
         }
-        adopted = _adoption(releases, rel)
-        judged = [(fv, self._explanation(fv, on_time, known, adopted)) for fv in late]
+        elsewhere = _shipped_elsewhere(releases, rel)
+        judged = [(fv, self._explanation(fv, on_time, known, elsewhere)) for fv in late]
         unexplained = [fv for fv, why in judged if why is None]
         subject = max(
             unexplained or late,
@@ -179,7 +177,7 @@ class LateFile(Detector):
         fv: FileView,
         on_time: Sequence[FileView],
         known: set[str],
-        adopted: dict[str, datetime],
+        elsewhere: dict[str, str],
     ) -> str | None:
         """Why a late file is ordinary, or None when nothing explains it."""
         kind = kind_of(fv)
@@ -190,12 +188,11 @@ class LateFile(Detector):
             if newest is not None and mine and min(mine) > newest:
                 return "a wheel for a newer Python than the release first shipped (a backfill)"
             return f"a {kind.family} file, a kind the line ships, delivered late"
-        since = adopted.get(kind.family)
-        when = fv.dist.upload_time
-        if since is not None and when is not None and since <= when + ADOPTION:
+        other = elsewhere.get(kind.family)
+        if other is not None:
             return (
-                f"the project began shipping {kind.family} files in other releases by "
-                f"{since.date().isoformat()} (a backfill of a newly adopted kind)"
+                f"the project ships {kind.family} files on time elsewhere (first in {other}): "
+                "a backfill or a retried build"
             )
         return None
 
