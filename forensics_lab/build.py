@@ -100,6 +100,13 @@ class _SignJob:
     line: int = 0
 
 
+def release_requires_python(release: Release, scenario: Scenario) -> str | None:
+    """The release's `requires_python`: its own (`""` = not declared), else the scenario's."""
+    if release.requires_python is None:
+        return scenario.requires_python
+    return release.requires_python or None
+
+
 def _sha1(text: str) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
@@ -250,7 +257,7 @@ class _Builder:
 
     def build_files(self) -> None:
         for index, release in enumerate(self.scenario.releases):
-            rp = release.requires_python or self.scenario.requires_python
+            rp = release_requires_python(release, self.scenario)
             # All files of a release share the mtime of the release's first upload, as a build
             # job produces them together.
             mtime = min(f.upload_time for f in release.files).replace(microsecond=0)
@@ -551,7 +558,7 @@ class _Builder:
             files = sorted(
                 (b for b in self.files if b.release is release), key=lambda b: b.spec.upload_time
             )
-            rp = release.requires_python or self.scenario.requires_python
+            rp = release_requires_python(release, self.scenario)
             releases.append(
                 {
                     "version": release.version,

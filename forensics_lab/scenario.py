@@ -282,6 +282,7 @@ class Release:
     yanked_at: datetime | None = None
     """When the release was yanked (the index shows it unyanked before); None: from the start."""
     requires_python: str | None = None
+    """None: the scenario's value; `""`: the release declares none."""
     github: ReleaseGitHub = field(default_factory=ReleaseGitHub)
     identity: Identity = field(default_factory=Identity)
     """Release-level overrides (file specs already include them)."""
@@ -1163,7 +1164,8 @@ class _Parser:
                 table.error("yanked_reason", "a yank reason needs 'yanked = true'")
         if yanked_at is not None and not yanked:
             table.error("yanked_at", "a yank time needs 'yanked = true' (or a reason)")
-        requires_python = table.get_str("requires_python", None)
+        # `""` says the release declares no requires_python (an older or foreign build tool).
+        requires_python = table.get_str("requires_python", None, nonempty=False)
         gh = self.release_github(table)
         if upload is None:
             upload = datetime(1970, 1, 1, tzinfo=UTC)

@@ -6,9 +6,9 @@ only an sdist, or a single wheel, where every earlier release of the line shippe
 platform wheels.
 
 Projects drop platforms (Python 2, 32-bit Windows) and add new ones all the time; such a change
-persists in the following releases and is info ("persisted for N releases"). A one-off loss of
-usual files is low; medium needs a release without any wheel where each of at least five
-earlier releases of the line had wheels, that is not a pre-release and not the start of a new
+persists in the following releases over weeks and is info ("persisted for N releases"). A
+one-off loss of usual files is low; medium needs a release without any wheel where each of at least
+five earlier releases of the line had wheels, that is not a pre-release and not the start of a new
 normal, and whose line ships platform wheels in every earlier release (a pure wheel is what any
 `python -m build` makes, and forgetting to upload it was a common manual-release slip; a
 platform matrix is what an outsider cannot easily reproduce). Files a release gains are never
@@ -17,7 +17,7 @@ more than info.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from forensics.detectors.interface import (
     AnalysisContext,
@@ -27,12 +27,15 @@ from forensics.detectors.interface import (
     release_evidence,
 )
 from forensics.models import Confidence, Finding, Severity
+from forensics.timeline import ReleaseView
 from forensics.timeline.numeric import (
     comparable,
     history,
+    human,
     is_prerelease,
     kind_of,
     later_in_line,
+    persistence,
     release_shape,
 )
 
@@ -72,14 +75,10 @@ class FileSetShape(Detector):
                 continue
             had_platform = sum(1 for s in shapes if any(is_platform(f) for f in s))
             no_wheel = not any(kind_of(fv).wheel for fv in rel.files)
-            later = later_in_line(releases, i)
-            persisted = 0
-            for nxt in later:
-                if set(lost) - release_shape(nxt) == set(lost):
-                    persisted += 1
-                else:
-                    break
-            if persisted:
+            gone = frozenset(lost)
+            kept = persistence(rel, later_in_line(releases, i), _lacks(gone))
+            persisted = kept.releases
+            if kept.settled:
                 severity = Severity.INFO
             elif (
                 no_wheel
@@ -100,6 +99,8 @@ class FileSetShape(Detector):
             )
             if persisted:
                 summary += f"; the change persisted for {persisted} later release(s)"
+                if not kept.settled:
+                    summary += f" within {human(kept.span)} (too short to be a new normal)"
             out.append(
                 self.finding(
                     severity=severity,
@@ -124,6 +125,11 @@ class FileSetShape(Detector):
                 )
             )
         return out
+
+
+def _lacks(families: frozenset[str]) -> Callable[[ReleaseView], bool]:
+    """A test: does a release still lack every one of `families`?"""
+    return lambda rel: not (families & release_shape(rel))
 
 
 def is_platform(family: str) -> bool:

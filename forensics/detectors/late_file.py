@@ -104,7 +104,8 @@ class LateFile(Detector):
         ]
         if not late:
             return None
-        on_time = [fv for fv in rel.files if fv not in late]
+        late_names = {fv.dist.filename for fv in late}
+        on_time = [fv for fv in rel.files if fv.dist.filename not in late_names]
         hist = history(releases, index)
         spreads = [s for r in hist.releases if (s := upload_spread(r)) is not None]
         longest = max(spreads, default=timedelta(0))
@@ -113,13 +114,12 @@ class LateFile(Detector):
         }
         elsewhere = _shipped_elsewhere(releases, rel)
         judged = [(fv, self._explanation(fv, on_time, known, elsewhere)) for fv in late]
-        unexplained = [fv for fv, why in judged if why is None]
-        subject = max(
-            unexplained or late,
-            key=lambda fv: fv.dist.upload_time or first,
+        unexplained = [(fv, why) for fv, why in judged if why is None]
+        subject, why = max(
+            unexplained or judged,
+            key=lambda pair: pair[0].dist.upload_time or first,
         )
         delay = (subject.dist.upload_time or first) - first
-        why = dict(judged)[subject]
         rule = regime(first)
         values = {
             "delay": human(delay),

@@ -4,10 +4,11 @@ Build tools write `Requires-Python` from the project's configuration, so a line 
 all declare it keeps declaring it. A release built outside the project's tree (by hand, from a
 stolen token, with another tool) often lacks it or carries an older floor.
 
-A release line is compared with itself, so a backport line with an older floor is not a drop.
-A loss that persists in the following releases of the line is a change of tooling (info); a
-one-off loss after at least five releases that all declared it is medium; a lowered floor is low
-(projects do widen support on purpose).
+A release line is compared with itself (the project when the line is young), so a backport line
+with an older floor is not a drop. A loss that persists in the following releases over weeks is
+a change of tooling (info); a loss after at least five releases that all declared it, not
+settled as a new normal, is medium (a burst of releases within hours that all lack it is not a
+new normal); a lowered floor against the line is low (projects do widen support on purpose).
 """
 
 from __future__ import annotations
@@ -27,13 +28,23 @@ from forensics.detectors.interface import (
 )
 from forensics.models import Confidence, Finding, Severity
 from forensics.timeline import ReleaseView
-from forensics.timeline.numeric import comparable, history, is_prerelease, later_in_line
+from forensics.timeline.numeric import (
+    comparable,
+    history,
+    is_prerelease,
+    later_in_line,
+    persistence,
+)
 
 
 def declared(rel: ReleaseView) -> str | None:
     """The release's `requires_python`: the most common value among its files, or None."""
     values = Counter(fv.dist.requires_python for fv in rel.files if fv.dist.requires_python)
     return values.most_common(1)[0][0] if values else None
+
+
+def _undeclared(rel: ReleaseView) -> bool:
+    return declared(rel) is None
 
 
 def floor(spec: str | None) -> Version | None:
@@ -71,8 +82,8 @@ class RequiresPythonDrop(Detector):
         out: list[Finding] = []
         for i, rel in enumerate(releases):
             hist = history(releases, i)
-            if not hist.scope.startswith("line") or not hist.warm:
-                continue  # only a line's own habit counts: other lines may target other Pythons
+            if not hist.warm:
+                continue
             before = [declared(r) for r in hist.releases]
             if not all(before):
                 continue
@@ -81,14 +92,10 @@ class RequiresPythonDrop(Detector):
             my_floor = floor(mine)
             later = later_in_line(releases, i)
             if mine is None:
-                persisted = 0
-                for nxt in later:
-                    if declared(nxt) is None:
-                        persisted += 1
-                    else:
-                        break
+                kept = persistence(rel, later, _undeclared)
+                persisted = kept.releases
                 severity = (
-                    Severity.INFO if persisted or is_prerelease(rel.version) else Severity.MEDIUM
+                    Severity.INFO if kept.settled or is_prerelease(rel.version) else Severity.MEDIUM
                 )
                 summary = (
                     f"{rel.version} declares no requires_python; each of the {len(before)} earlier "
@@ -96,7 +103,12 @@ class RequiresPythonDrop(Detector):
                 )
                 if persisted:
                     summary += f"; persisted for {persisted} later release(s)"
-            elif floors and my_floor is not None and my_floor < min(floors):
+            elif (
+                hist.scope.startswith("line")  # other lines may target older Pythons (backports)
+                and floors
+                and my_floor is not None
+                and my_floor < min(floors)
+            ):
                 severity, persisted = Severity.LOW, 0
                 summary = (
                     f"{rel.version} admits Python {my_floor} ({mine!r}); the {len(before)} earlier "

@@ -14,7 +14,7 @@ own: low when it is a one-off, info when the new size persists, never above low.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from forensics.detectors.interface import AnalysisContext, Detector, DetectorInfo, doc_paragraph
 from forensics.models import Confidence, Finding, Severity
@@ -27,12 +27,21 @@ from forensics.timeline.numeric import (
     later_in_line,
     log_ratio_to_median,
     median,
+    persistence,
     robust_log_z,
 )
 
 RATIO = math.log10(4)
 Z = 6.0
 RANGE = 2.0
+
+
+def _family_sizes(rel: ReleaseView) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for fv in rel.files:
+        if fv.dist.size:
+            out.setdefault(kind_of(fv).family, []).append(fv.dist.size)
+    return out
 
 
 def _sizes(releases: Sequence[ReleaseView], family: str) -> list[int]:
@@ -42,6 +51,10 @@ def _sizes(releases: Sequence[ReleaseView], family: str) -> list[int]:
         for fv in r.files
         if fv.dist.size and kind_of(fv).family == family
     ]
+
+
+def _within(versions: set[str]) -> Callable[[ReleaseView], bool]:
+    return lambda rel: rel.version in versions
 
 
 class SizeOutlier(Detector):
@@ -58,6 +71,7 @@ class SizeOutlier(Detector):
     def run(self, ctx: AnalysisContext) -> Sequence[Finding]:
         """At most one finding per release: its most extreme file."""
         releases = comparable(ctx.timeline.releases)
+        by_family = {id(r): _family_sizes(r) for r in releases}
         out: list[Finding] = []
         for i, rel in enumerate(releases):
             hist = history(releases, i)
@@ -66,7 +80,8 @@ class SizeOutlier(Detector):
                 size = fv.dist.size
                 if not size:
                     continue
-                sample = _sizes(hist.releases, kind_of(fv).family)
+                family = kind_of(fv).family
+                sample = [n for r in hist.releases for n in by_family[id(r)].get(family, ())]
                 if len(sample) < MIN_HISTORY:
                     continue
                 ratio = log_ratio_to_median(size, sample)
@@ -80,16 +95,15 @@ class SizeOutlier(Detector):
             ratio, fv, sample = worst
             size = fv.dist.size or 0
             family = kind_of(fv).family
-            persisted = 0
-            for nxt in later_in_line(releases, i):
-                nxt_sizes = _sizes([nxt], family)
-                if not nxt_sizes:
-                    continue
-                if abs(log_ratio_to_median(median(nxt_sizes), [size])) <= math.log10(2):
-                    persisted += 1
-                else:
-                    break
-            severity = Severity.INFO if persisted or not hist.warm else Severity.LOW
+            later_sizes = [(r, _sizes([r], family)) for r in later_in_line(releases, i)]
+            near = {
+                r.version
+                for r, sz in later_sizes
+                if sz and abs(log_ratio_to_median(median(sz), [size])) <= math.log10(2)
+            }
+            kept = persistence(rel, [r for r, sz in later_sizes if sz], _within(near))
+            persisted = kept.releases
+            severity = Severity.INFO if kept.settled or not hist.warm else Severity.LOW
             factor = 10**ratio
             direction = f"{factor:.1f}× larger" if ratio > 0 else f"{1 / factor:.1f}× smaller"
             out.append(

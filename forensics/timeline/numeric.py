@@ -10,12 +10,13 @@ effect size (a multiple of the history's extreme), never a percentile alone.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -90,8 +91,11 @@ class FileKind:
         return self.family not in {"sdist", "egg", "installer", "other"}
 
 
+@functools.lru_cache(maxsize=65536)
 def file_kind(filename: str, packagetype: str | None = None) -> FileKind:
-    """Classify a file by its name (and the index's `packagetype` for legacy kinds)."""
+    """Classify a file by its name (and the index's `packagetype` for legacy kinds).
+
+    Cached: baselines ask for the same files' kinds once per later release that compares."""
     if filename.endswith(".whl"):
         try:
             _, _, _, tags = parse_wheel_filename(filename)
@@ -187,6 +191,43 @@ def later_in_line(releases: Sequence[ReleaseView], index: int) -> list[ReleaseVi
     """Releases after `releases[index]` in the same line (to tell a one-off from a new normal)."""
     line = release_line(releases[index].version)
     return [r for r in releases[index + 1 :] if release_line(r.version) == line]
+
+
+#: A change is a new normal once it has held for releases spanning at least this long.
+SETTLED = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Persistence:
+    """How a change carried on in the releases after it."""
+
+    releases: int
+    """How many consecutive later releases of the line kept the change."""
+    span: timedelta
+    """From the changed release to the last release that kept it."""
+
+    @property
+    def settled(self) -> bool:
+        """True when the change is a new normal: kept by later releases over `SETTLED` or more.
+
+        A burst of releases within hours that all carry the change (an attacker iterating) is
+        not a new normal; a project that changed its tooling keeps the change for weeks.
+        """
+        return self.releases > 0 and self.span >= SETTLED
+
+
+def persistence(
+    release: ReleaseView, later: Sequence[ReleaseView], kept: Callable[[ReleaseView], bool]
+) -> Persistence:
+    """How many of `later` (in order) kept the change, stopping at the first that did not."""
+    count, last = 0, release.first_upload
+    for nxt in later:
+        if not kept(nxt):
+            break
+        count += 1
+        last = nxt.first_upload or last
+    span = (last - release.first_upload) if last and release.first_upload else timedelta(0)
+    return Persistence(count, span)
 
 
 def intervals(times: Iterable[datetime]) -> list[timedelta]:
