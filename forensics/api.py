@@ -156,7 +156,7 @@ def _collect_github(
 ) -> None:
     """Fetch the commits, runs and tags that the (served and recovered) attestations name."""
     from forensics.analysis import read_evidence
-    from forensics.collect.github import GitHubCollector
+    from forensics.collect.github import GitHubCollector, collect_source
     from forensics.collect.github_parse import github_targets
     from forensics.collect.http import Fetcher
 
@@ -164,6 +164,10 @@ def _collect_github(
     commits, runs, repos = github_targets(ev.attested_claims())
     fetcher = Fetcher(client, store, source="github", clock=clock)
     GitHubCollector(fetcher, github_url).collect(commits, runs, repos)
+    # The repository the index names: corroboration for releases without attestations.
+    named = ev.snapshot.info.source_repository if ev.snapshot.info else None
+    if named:
+        collect_source(fetcher, github_url, named, ev.snapshot.versions)
 
 
 def investigate(

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from forensics.versions import parse_version
+
 
 class Severity(enum.StrEnum):
     """How bad a finding is if it is true (independent of how sure we are)."""
@@ -365,6 +367,56 @@ class ProjectInfo:
             "requires_python": self.requires_python,
             "source_repository": self.source_repository,
         }
+
+
+@dataclass(frozen=True)
+class SourceTag:
+    """A tag of the project's source repository, with the commit it names."""
+
+    name: str
+    version: str | None
+    """The version the tag names (`forensics.versions.version_from_tag`), None for other tags."""
+    sha: str
+    commit_date: datetime | None
+    """The tagged commit's author date, when it was collected (tag APIs give no tag date)."""
+    evidence: EvidenceRef
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    """A workflow run of the project's source repository."""
+
+    id: int
+    head_sha: str
+    head_branch: str
+    event: str
+    path: str
+    created_at: datetime | None
+    conclusion: str | None
+    evidence: EvidenceRef
+
+
+@dataclass(frozen=True)
+class SourceRepository:
+    """What the source repository the index names says, for corroboration without attestations."""
+
+    repository: str
+    """`owner/name` on GitHub."""
+    named_by: str
+    """Where the index names it (`project_urls.Source`, `home_page`)."""
+    tags: tuple[SourceTag, ...]
+    runs: tuple[SourceRun, ...]
+    tags_complete: bool
+    """True when every page of the tag list was collected (missing tags then mean something)."""
+    runs_complete: bool
+    problems: tuple[str, ...] = ()
+
+    def tags_for(self, version: str) -> tuple[SourceTag, ...]:
+        """Tags that name `version` (PEP 440 equality: `v1.2` names `1.2.0`)."""
+        want = parse_version(version)
+        return tuple(
+            t for t in self.tags if t.version is not None and parse_version(t.version) == want
+        )
 
 
 @dataclass(frozen=True)

@@ -674,7 +674,7 @@ class LabServer:
     # -- GitHub REST subset ---------------------------------------------------------------------
 
     def _github(self, parts: list[str], query: dict[str, str]) -> Reply:
-        if len(parts) < 3:
+        if len(parts) < 2 or not all(parts[:2]):
             return _github_error(404)
         repo = f"{parts[0]}/{parts[1]}"
         if self.world.repository is not None and repo.lower() != self.world.repository.lower():

@@ -21,6 +21,7 @@ from forensics.detectors.requires_python_drop import RequiresPythonDrop
 from forensics.detectors.self_hosted_runner import SelfHostedRunner
 from forensics.detectors.signing_time_skew import SigningTimeSkew
 from forensics.detectors.size_outlier import SizeOutlier
+from forensics.detectors.source_tag_missing import SourceTagMissing
 from forensics.detectors.unlisted_log_entry import UnlistedLogEntry
 from forensics.detectors.untrusted_trigger import UntrustedTrigger
 from forensics.detectors.version_gap import VersionGap
@@ -52,4 +53,5 @@ DETECTORS: tuple[type[Detector], ...] = (
     DormancyBurst,
     SizeOutlier,
     VersionGap,
+    SourceTagMissing,
 )

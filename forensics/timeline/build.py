@@ -24,6 +24,7 @@ from forensics.models import (
     Pep740Support,
     ProjectInfo,
     Publisher,
+    SourceRepository,
     isoformat,
 )
 from forensics.timeline.states import ReleaseState, StateResult, release_state
@@ -148,6 +149,8 @@ class Timeline:
     """Log entries with the project's identity whose version nothing tells."""
     project_info: ProjectInfo | None = None
     """Project-level index facts (source URLs, summary), when the index served them."""
+    source: SourceRepository | None = None
+    """Tags and runs of the source repository the index names, when collected."""
 
     def release(self, version: str) -> ReleaseView | None:
         """The release with this version, or None."""
@@ -181,6 +184,7 @@ def build_timeline(
     recovered: Sequence[RecoveredEntry] = (),
     reported: Sequence[ReportedRelease] = (),
     project_info: ProjectInfo | None = None,
+    source: SourceRepository | None = None,
 ) -> Timeline:
     """Join index files, their provenance and recovered log entries into a `Timeline`."""
     by_version: dict[str, list[DistFile]] = defaultdict(list)
@@ -259,6 +263,7 @@ def build_timeline(
         events,
         tuple(rec_by_version.get(None, ())),
         project_info=project_info,  # index-only facts, passed through as served
+        source=source,  # the named source repository's tags and runs, as collected
     )
 
 

@@ -14,10 +14,12 @@ from forensics.detectors.interface import Detector
 from forensics.detectors.late_file import LateFile, regime
 from forensics.detectors.requires_python_drop import RequiresPythonDrop, floor
 from forensics.detectors.size_outlier import SizeOutlier
+from forensics.detectors.source_tag_missing import SourceTagMissing
 from forensics.detectors.version_gap import VersionGap
 from forensics.detectors.yanked_security import YankedSecurity
 from forensics.models import (
     DistFile,
+    EvidenceRef,
     FileProvenance,
     Finding,
     Pep740Support,
@@ -25,6 +27,8 @@ from forensics.models import (
     ProvenanceKey,
     ProvenanceStatus,
     Severity,
+    SourceRepository,
+    SourceTag,
     github_repository,
 )
 from forensics.timeline import Timeline, build_timeline
@@ -338,3 +342,61 @@ def test_requires_python_drop_that_persists_or_lowered_floor_is_not_medium() -> 
     lowered = scan(timeline(files2), RequiresPythonDrop)
     assert [(x.version, x.severity) for x in lowered] == [("1.2.6", Severity.LOW)]
     assert str(floor(">=3.9, <4")) == "3.9"
+
+
+# --------------------------------------------------------------------- source-tag-missing
+
+
+def _source(versions: Iterable[str], *, complete: bool = True, late: str = "") -> SourceRepository:
+    ref = EvidenceRef("https://api.example/repos/acme/widget/tags", "0" * 64, T0)
+    tags = []
+    for i, v in enumerate(versions):
+        sha = f"{i:040x}"
+        when = T0 + timedelta(days=14 * i) - timedelta(minutes=10)
+        if v == late:
+            when += timedelta(days=2)
+        tags.append(SourceTag(f"v{v}", v, sha, when, ref))
+    return SourceRepository("acme/widget", "test", tuple(tags), (), complete, False)
+
+
+def _with_source(files: list[DistFile], source: SourceRepository) -> Timeline:
+    return replace(timeline(files), source=source)
+
+
+def scan_source(tl: Timeline) -> list[Finding]:
+    ctx = AnalysisContext("widget", T0 + timedelta(days=3000), tl, frozenset({Requirement.SOURCE}))
+    return list(run_detectors(ctx, (SourceTagMissing,))[0])
+
+
+def test_missing_tag_where_the_line_always_tags_is_medium() -> None:
+    files = series(7)
+    tl = _with_source(files, _source(f"1.2.{i}" for i in range(6)))
+    assert at_least(scan_source(tl), Severity.MEDIUM) == ["1.2.6"]
+
+
+def test_a_project_that_never_tags_or_an_incomplete_tag_list_says_nothing() -> None:
+    files = series(7)
+    assert scan_source(_with_source(files, _source([]))) == []
+    partial = _source((f"1.2.{i}" for i in range(6)), complete=False)
+    assert scan_source(_with_source(files, partial)) == []
+
+
+def test_tag_on_a_commit_dated_after_the_upload_is_medium() -> None:
+    files = series(7)
+    tl = _with_source(files, _source((f"1.2.{i}" for i in range(7)), late="1.2.6"))
+    found = scan_source(tl)
+    assert at_least(found, Severity.MEDIUM) == ["1.2.6"]
+    assert "dated after the upload" in found[0].summary
+
+
+def test_source_check_is_skipped_without_a_named_repository() -> None:
+    ctx = AnalysisContext(
+        "widget",
+        T0,
+        timeline(series(2)),
+        frozenset(),
+        {Requirement.SOURCE: "the index names no GitHub source repository"},
+    )
+    findings, skipped = run_detectors(ctx, (SourceTagMissing,))
+    assert not findings
+    assert [s.reason for s in skipped] == ["the index names no GitHub source repository"]
