@@ -158,7 +158,19 @@ class _Builder:
                 self.invented_runs.setdefault(values["run_id"], release.version)
             if ident.run_attempt is None:
                 values["run_attempt"] = 1
+            if ident.kind and PublisherKind(ident.kind) is not self.pub.kind:
+                # switching kind: the other kind's defaults, unless the scenario set them
+                own = override
+                gitlab = ident.kind == PublisherKind.GITLAB.value
+                if own.runner is None and release.identity.runner is None:
+                    values["runner"] = "gitlab-hosted" if gitlab else "github-hosted"
+                if own.workflow is None and release.identity.workflow is None:
+                    values["workflow"] = ".gitlab-ci.yml" if gitlab else "release.yml"
         return ident.merged(Identity(**values))
+
+    def kind(self, ident: Identity) -> PublisherKind:
+        """The publisher kind of an effective identity (a release may switch github/gitlab)."""
+        return PublisherKind(ident.kind) if ident.kind else self.pub.kind
 
     def signer_identity(self, ident: Identity, issued_at: datetime) -> tuple[str, dict[str, str]]:
         """(SAN, claims) for an effective identity, raw claim overrides applied last.
@@ -178,7 +190,7 @@ class _Builder:
             assert ident.workflow is not None and ident.sha is not None  # noqa: PT018
             assert ident.trigger is not None and ident.runner is not None  # noqa: PT018
             assert ident.repository_id is not None and ident.owner_id is not None  # noqa: PT018
-            if self.pub.kind is PublisherKind.GITHUB:
+            if self.kind(ident) is PublisherKind.GITHUB:
                 san, claims = github_identity(
                     ident.repository,
                     ident.workflow,
@@ -215,7 +227,7 @@ class _Builder:
 
     def publisher_dict(self, ident: Identity) -> dict[str, Any]:
         """The publisher PyPI records for the Trusted Publisher that uploaded the file."""
-        kind = self.pub.kind
+        kind = self.kind(ident)
         if kind is PublisherKind.GITHUB:
             return {
                 "kind": "GitHub",
@@ -429,6 +441,7 @@ class _Builder:
                 if b.release is release
                 and b.spec.publish is PublishMethod.TRUSTED_PUBLISHER
                 and b.spec.reuse_attestation_of is None
+                and self.kind(b.identity) is PublisherKind.GITHUB
             ]
             opts = release.github
             if not signed and opts.explicit:

@@ -143,6 +143,9 @@ class Identity:
     run_id: int | None = None
     run_attempt: int | None = None
     email: str | None = None
+    kind: str | None = None
+    """Publisher kind override (`github`/`gitlab`) for one release or file: a GitLab-signed
+    release in a GitHub history is signed and verified as GitLab."""
     claims: Mapping[str, str] = field(default_factory=dict)
     """Raw Fulcio claim overrides by name (applied after the identity is computed)."""
 
@@ -174,6 +177,7 @@ _IDENTITY_FIELDS = (
     "run_id",
     "run_attempt",
     "email",
+    "kind",
 )
 
 
@@ -900,6 +904,14 @@ class _Parser:
     def identity(self, table: _Table | None, kind: PublisherKind) -> Identity:
         if table is None:
             return Identity()
+        override_kind: str | None = None
+        if table.path != ("publisher",) and "kind" in table.data:
+            override_kind = table.choice("kind", ["github", "gitlab"], None)
+            if self.kind is PublisherKind.GOOGLE and override_kind is not None:
+                table.error("kind", "a google publisher's releases cannot switch kind")
+                override_kind = None
+            if override_kind is not None:
+                kind = PublisherKind(override_kind)
         allowed = _IDENTITY_KEYS_BY_KIND[kind]
         claims: dict[str, str] = {}
         sub = table.table("claims")
@@ -933,7 +945,7 @@ class _Parser:
             if key not in allowed:
                 table.error(key, f"'{key}' does not apply to a {kind.value} publisher")
                 values.pop(key)
-        ident = Identity(**values, claims=claims)
+        ident = Identity(**values, kind=override_kind, claims=claims)
         if ident.sha is not None and not _SHA1.match(ident.sha):
             table.error("sha", f"expected a 40-hex-digit commit SHA, got {ident.sha!r}")
             ident = replace(ident, sha=None)

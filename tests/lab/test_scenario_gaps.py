@@ -132,3 +132,64 @@ def test_bad_new_keys_are_errors_with_lines() -> None:
     text = str(err.value)
     assert "bad.toml:" in text and "info.sumary: unknown key 'sumary'" in text
     assert "yank time needs 'yanked = true'" in text
+
+
+GITLAB_IN_GITHUB = """
+name = "kinds"
+project = "kind-kit"
+description = "a GitHub history with one release signed by a GitLab pipeline"
+simulated = ["everything"]
+
+[publisher]
+kind = "github"
+repository = "kindkit/kind-kit"
+
+[[releases]]
+version = "1.0.0"
+upload_time = 2025-03-01T10:00:00Z
+
+[[releases]]
+version = "1.1.0"
+upload_time = 2025-03-10T10:00:00Z
+publisher.kind = "gitlab"
+publisher.repository = "kindkit/kind-kit"
+"""
+
+
+def test_a_gitlab_release_in_a_github_history_verifies_as_gitlab(tmp_path: Path) -> None:
+    from forensics.analysis import analyze
+    from forensics.evidence import EvidenceStore
+    from forensics.models import ProvenanceStatus
+    from forensics_lab.case import build_case
+
+    path = tmp_path / "kinds.toml"
+    path.write_text(GITLAB_IN_GITHUB, encoding="utf-8")
+    with EvidenceStore.open(build_case(path, tmp_path / "case")) as store:
+        inv = analyze(store)
+    rel = inv.timeline.release("1.1.0")
+    assert rel is not None
+    for fv in rel.files:
+        assert fv.provenance.status is ProvenanceStatus.VERIFIED, fv.provenance.reason
+        assert fv.provenance.publisher is not None
+        assert fv.provenance.publisher.kind == "GitLab"
+    old = inv.timeline.release("1.0.0")
+    assert old is not None and old.files[0].provenance.publisher is not None
+    assert old.files[0].provenance.publisher.kind == "GitHub"
+
+
+def test_google_releases_cannot_switch_kind() -> None:
+    text = """
+name = "g"
+project = "g-kit"
+description = "d"
+simulated = ["x"]
+[publisher]
+kind = "google"
+email = "ci@g.iam.gserviceaccount.com"
+[[releases]]
+version = "1.0.0"
+upload_time = 2025-03-01T10:00:00Z
+publisher.kind = "github"
+"""
+    with pytest.raises(ScenarioValidationError, match="cannot switch kind"):
+        parse_scenario(text, file="g.toml")
