@@ -400,3 +400,23 @@ def test_source_check_is_skipped_without_a_named_repository() -> None:
     findings, skipped = run_detectors(ctx, (SourceTagMissing,))
     assert not findings
     assert [s.reason for s in skipped] == ["the index names no GitHub source repository"]
+
+
+def test_project_info_parse_keeps_what_it_can() -> None:
+    from forensics.collect.pypi_parse import project_info
+
+    ref = EvidenceRef("https://pypi.example/pypi/w/json", "0" * 64, T0, "/info")
+    info = project_info(
+        {
+            "summary": " Widgets ",
+            "home_page": "",
+            "project_urls": {"Source": "https://github.com/acme/w", "Bad": 3},
+            "requires_python": ">=3.9",
+        },
+        "w",
+        ref,
+    )
+    assert info.summary == "Widgets" and info.home_page is None
+    assert dict(info.project_urls) == {"Source": "https://github.com/acme/w"}
+    assert info.source_repository == "acme/w" and info.requires_python == ">=3.9"
+    assert info.to_json()["source_repository"] == "acme/w"
