@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         run_everywhere = ran if run_everywhere is None else run_everywhere & ran
         skipped_any.update(row["checks_skipped"])
         if args.json:
-            print(json.dumps({"kind": "project", **{k: v for k, v in row.items()}}))
+            print(json.dumps({"kind": "project", **row}))
         else:
             sev = " ".join(f"{s}={row['severity'].get(s, 0)}" for s in SEVERITIES)
             print(
