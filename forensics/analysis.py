@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from forensics.collect.github_parse import GitHubView, github_targets, load_github
+from forensics.collect.github_parse import GitHubView, github_targets, load_github, load_source
 from forensics.collect.pypi_parse import IndexSnapshot, load_index_snapshot, provenance_response
 from forensics.detectors import AnalysisContext, Requirement, run_detectors
 from forensics.errors import EvidenceError
@@ -27,6 +27,7 @@ from forensics.models import (
     ProvenanceKey,
     ProvenanceStatus,
     Skipped,
+    SourceRepository,
     utc,
 )
 from forensics.provenance.verdicts import Pending, Verdicts, with_evidence
@@ -358,6 +359,7 @@ def analyze(
         for s in ev.intel
         if s.kind == "version"
     ]
+    source, source_reason = _source(store, meta, snapshot)
     timeline = build_timeline(
         snapshot.project,
         snapshot.files,
@@ -373,6 +375,8 @@ def analyze(
         ],
         log_inconsistent=rekor.inconsistent if rekor else (),
         github=ev.github,
+        project_info=snapshot.info,
+        source=source,
     )
     available: set[Requirement] = set()
     unavailable: dict[Requirement, str] = {}
@@ -388,6 +392,10 @@ def analyze(
         available.add(Requirement.GITHUB)
     else:
         unavailable[Requirement.GITHUB] = "no GitHub source was given (--github-url)"
+    if source is not None:
+        available.add(Requirement.SOURCE)
+    else:
+        unavailable[Requirement.SOURCE] = source_reason
     ctx = AnalysisContext(
         snapshot.project,
         when,
@@ -423,6 +431,19 @@ def analyze(
         notes=meta.notes,
         problems=tuple(snapshot.problems),
     )
+
+
+def _source(
+    store: EvidenceStore, meta: CaseMeta, snapshot: IndexSnapshot
+) -> tuple[SourceRepository | None, str]:
+    """The source repository the index names, parsed from the case, or why there is none."""
+    repo = snapshot.info.source_repository if snapshot.info else None
+    if repo is None:
+        return None, "the index names no GitHub source repository (project_urls, home page)"
+    base = meta.sources.get("github", {}).get("base_url")
+    if not base:
+        return None, f"no GitHub source was given (--github-url) to read {repo}"
+    return load_source(store, str(base), repo, "the index (project_urls / home page)"), ""
 
 
 def _sources(meta: CaseMeta, snapshot: IndexSnapshot) -> dict[str, dict[str, Any]]:

@@ -255,14 +255,19 @@ def _collect_github(
 ) -> list[str]:
     """Fetch the commits, runs and tags that the (served and recovered) attestations name."""
     from forensics.analysis import read_evidence
-    from forensics.collect.github import GitHubCollector
+    from forensics.collect.github import GitHubCollector, collect_source
     from forensics.collect.github_parse import github_targets
 
     ev = read_evidence(store, with_github=False, verdicts=verdicts)
     commits, runs, repos = github_targets(ev.attested_claims())
-    return GitHubCollector(fetcher, github_url, concurrency=concurrency).collect(
+    problems = GitHubCollector(fetcher, github_url, concurrency=concurrency).collect(
         commits, runs, repos
     )
+    # The repository the index names: corroboration for releases without attestations.
+    named = ev.snapshot.info.source_repository if ev.snapshot.info else None
+    if named:
+        problems += collect_source(fetcher, github_url, named, ev.snapshot.versions)
+    return problems
 
 
 def investigate(

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from forensics.versions import parse_version
 
 
 class Severity(enum.StrEnum):
@@ -298,6 +301,123 @@ class DistFile:
     evidence: EvidenceRef
     provenance_key: ProvenanceKey = ProvenanceKey.ABSENT
     provenance_url: str | None = None
+    requires_python: str | None = None
+    """The file's `requires_python` as the index serves it (None when unset)."""
+
+
+_GITHUB_URL = re.compile(
+    r"^(?:https?://|git\+https://|git://)(?:www\.)?github\.com/"
+    r"(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<name>[A-Za-z0-9._-]{1,100}?)"
+    r"(?:\.git)?(?:[/#?].*)?$",
+    re.IGNORECASE,
+)
+#: `project_urls` labels that name the source repository, most specific first.
+_SOURCE_LABELS = ("source", "source code", "sourcecode", "repository", "code", "github", "homepage")
+
+
+def github_repository(url: str | None) -> str | None:
+    """`owner/name` when `url` points into a GitHub repository, else None."""
+    m = _GITHUB_URL.match((url or "").strip())
+    if not m or m.group("owner").lower() in {"sponsors", "orgs", "features", "apps"}:
+        return None
+    return f"{m.group('owner')}/{m.group('name')}"
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """Project-level facts from the JSON API `info` object (the latest release's metadata)."""
+
+    name: str
+    summary: str | None = None
+    home_page: str | None = None
+    author: str | None = None
+    project_urls: Mapping[str, str] = field(default_factory=dict)
+    requires_python: str | None = None
+    """`info.requires_python`: the latest release's value."""
+    evidence: EvidenceRef | None = None
+
+    @property
+    def source_repository(self) -> str | None:
+        """The GitHub `owner/name` the index names as the source, if any.
+
+        A labelled source URL wins over the home page; the first GitHub URL of any label is the
+        last resort (projects label their repository in many ways).
+        """
+        by_label = {k.strip().lower(): v for k, v in self.project_urls.items()}
+        for label in _SOURCE_LABELS:
+            repo = github_repository(by_label.get(label))
+            if repo:
+                return repo
+        repo = github_repository(self.home_page)
+        if repo:
+            return repo
+        for url in self.project_urls.values():
+            repo = github_repository(url)
+            if repo:
+                return repo
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialise for reports."""
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "home_page": self.home_page,
+            "author": self.author,
+            "project_urls": dict(sorted(self.project_urls.items())),
+            "requires_python": self.requires_python,
+            "source_repository": self.source_repository,
+        }
+
+
+@dataclass(frozen=True)
+class SourceTag:
+    """A tag of the project's source repository, with the commit it names."""
+
+    name: str
+    version: str | None
+    """The version the tag names (`forensics.versions.version_from_tag`), None for other tags."""
+    sha: str
+    commit_date: datetime | None
+    """The tagged commit's author date, when it was collected (tag APIs give no tag date)."""
+    evidence: EvidenceRef
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    """A workflow run of the project's source repository."""
+
+    id: int
+    head_sha: str
+    head_branch: str
+    event: str
+    path: str
+    created_at: datetime | None
+    conclusion: str | None
+    evidence: EvidenceRef
+
+
+@dataclass(frozen=True)
+class SourceRepository:
+    """What the source repository the index names says, for corroboration without attestations."""
+
+    repository: str
+    """`owner/name` on GitHub."""
+    named_by: str
+    """Where the index names it (`project_urls.Source`, `home_page`)."""
+    tags: tuple[SourceTag, ...]
+    runs: tuple[SourceRun, ...]
+    tags_complete: bool
+    """True when every page of the tag list was collected (missing tags then mean something)."""
+    runs_complete: bool
+    problems: tuple[str, ...] = ()
+
+    def tags_for(self, version: str) -> tuple[SourceTag, ...]:
+        """Tags that name `version` (PEP 440 equality: `v1.2` names `1.2.0`)."""
+        want = parse_version(version)
+        return tuple(
+            t for t in self.tags if t.version is not None and parse_version(t.version) == want
+        )
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,14 @@ class WorldRelease:
     yanked: bool
     yanked_reason: str | None
     files: tuple[WorldFile, ...]
+    yanked_at: datetime | None = None
+    """When the release was yanked; None: yanked from the start (or never)."""
+
+    def yanked_by(self, as_of: datetime | None) -> bool:
+        """Whether the index shows the release yanked at `as_of` (None: now)."""
+        if not self.yanked:
+            return False
+        return as_of is None or self.yanked_at is None or self.yanked_at <= as_of
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,8 @@ class World:
     """Extra `info` fields for the JSON API (summary, author, ...), served verbatim."""
     repository: str | None = None
     """`owner/repo` the GitHub API answers for; None answers for any repository."""
+    github_repository: Mapping[str, Any] = field(default_factory=dict)
+    """The lab repository's ids, owner, creation date, default branch and branch heads."""
     log: Mapping[str, Any] | None = None
     entries: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     search: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -162,6 +172,7 @@ def load_world(root: str | Path) -> World:
         if not isinstance(files, list):
             raise InputError(f"{rwhere}.files must be a list")
         reason = rel.get("yanked_reason")
+        yanked_at = rel.get("yanked_at")
         releases.append(
             WorldRelease(
                 version=version,
@@ -169,6 +180,7 @@ def load_world(root: str | Path) -> World:
                 yanked=bool(rel.get("yanked", False)),
                 yanked_reason=reason if isinstance(reason, str) and reason else None,
                 files=tuple(_file(f, version, f"{rwhere}.files[{j}]") for j, f in enumerate(files)),
+                yanked_at=None if yanked_at is None else _time(yanked_at, f"{rwhere}.yanked_at"),
             )
         )
     info = manifest.get("info", {})
@@ -193,6 +205,9 @@ def load_world(root: str | Path) -> World:
         releases=tuple(releases),
         info=dict(info) if isinstance(info, dict) else {},
         repository=repository if isinstance(repository, str) else None,
+        github_repository=dict(gh_repo)
+        if isinstance(gh_repo := manifest.get("github_repository"), dict)
+        else {},
         log=log,
         entries={str(k): v for k, v in entries.items()},
         search={str(k).lower(): tuple(str(u) for u in v) for k, v in search.items()},

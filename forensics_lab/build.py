@@ -100,6 +100,13 @@ class _SignJob:
     line: int = 0
 
 
+def release_requires_python(release: Release, scenario: Scenario) -> str | None:
+    """The release's `requires_python`: its own (`""` = not declared), else the scenario's."""
+    if release.requires_python is None:
+        return scenario.requires_python
+    return release.requires_python or None
+
+
 def _sha1(text: str) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
@@ -118,6 +125,8 @@ class _Builder:
         self.pub = scenario.publisher
         self.generated_commits: list[str] = []
         self.generated_runs: list[str] = []
+        self.branch_heads: dict[str, str] = {}
+        """Branch -> head commit of the generated history (the lab branches endpoint)."""
         # Values the lab made up (sha / run id → version), reported in world.json `simulated`.
         self.invented_shas: dict[str, str] = {}
         self.invented_runs: dict[int, str] = {}
@@ -149,7 +158,19 @@ class _Builder:
                 self.invented_runs.setdefault(values["run_id"], release.version)
             if ident.run_attempt is None:
                 values["run_attempt"] = 1
+            if ident.kind and PublisherKind(ident.kind) is not self.pub.kind:
+                # switching kind: the other kind's defaults, unless the scenario set them
+                own = override
+                gitlab = ident.kind == PublisherKind.GITLAB.value
+                if own.runner is None and release.identity.runner is None:
+                    values["runner"] = "gitlab-hosted" if gitlab else "github-hosted"
+                if own.workflow is None and release.identity.workflow is None:
+                    values["workflow"] = ".gitlab-ci.yml" if gitlab else "release.yml"
         return ident.merged(Identity(**values))
+
+    def kind(self, ident: Identity) -> PublisherKind:
+        """The publisher kind of an effective identity (a release may switch github/gitlab)."""
+        return PublisherKind(ident.kind) if ident.kind else self.pub.kind
 
     def signer_identity(self, ident: Identity, issued_at: datetime) -> tuple[str, dict[str, str]]:
         """(SAN, claims) for an effective identity, raw claim overrides applied last.
@@ -169,7 +190,7 @@ class _Builder:
             assert ident.workflow is not None and ident.sha is not None  # noqa: PT018
             assert ident.trigger is not None and ident.runner is not None  # noqa: PT018
             assert ident.repository_id is not None and ident.owner_id is not None  # noqa: PT018
-            if self.pub.kind is PublisherKind.GITHUB:
+            if self.kind(ident) is PublisherKind.GITHUB:
                 san, claims = github_identity(
                     ident.repository,
                     ident.workflow,
@@ -206,7 +227,7 @@ class _Builder:
 
     def publisher_dict(self, ident: Identity) -> dict[str, Any]:
         """The publisher PyPI records for the Trusted Publisher that uploaded the file."""
-        kind = self.pub.kind
+        kind = self.kind(ident)
         if kind is PublisherKind.GITHUB:
             return {
                 "kind": "GitHub",
@@ -248,7 +269,7 @@ class _Builder:
 
     def build_files(self) -> None:
         for index, release in enumerate(self.scenario.releases):
-            rp = release.requires_python or self.scenario.requires_python
+            rp = release_requires_python(release, self.scenario)
             # All files of a release share the mtime of the release's first upload, as a build
             # job produces them together.
             mtime = min(f.upload_time for f in release.files).replace(microsecond=0)
@@ -420,10 +441,15 @@ class _Builder:
                 if b.release is release
                 and b.spec.publish is PublishMethod.TRUSTED_PUBLISHER
                 and b.spec.reuse_attestation_of is None
+                and self.kind(b.identity) is PublisherKind.GITHUB
             ]
+            opts = release.github
+            if not signed and opts.explicit:
+                # A token release with a `github` table: the maintainers tagged (and maybe ran
+                # CI for) a release they uploaded by hand.
+                signed = [b for b in self.files if b.release is release]
             if not signed:
                 continue
-            opts = release.github
             first = min(b.spec.integrated_at for b in signed)
             ident = signed[0].identity
             ref = ident.ref or ""
@@ -458,6 +484,7 @@ class _Builder:
                         self.generated_commits.append(release.version)
                 if opts.commit or sha in commits:
                     heads[branch] = sha
+                    self.branch_heads[branch] = sha
             if opts.tag is not False and ident.sha:
                 if isinstance(opts.tag, str):
                     name = opts.tag
@@ -465,8 +492,11 @@ class _Builder:
                     name = ref[len("refs/tags/") :]
                 else:
                     name = f"v{release.version}"
-                tags.setdefault(name, Tag(name, ident.sha))
-            if opts.run:
+                tags.setdefault(
+                    name, Tag(name, ident.sha, opts.tag_created_at, opts.tag_deleted_at)
+                )
+            token = all(b.spec.publish is PublishMethod.TOKEN for b in signed)
+            if opts.run and (not token or "run" in opts.explicit):
                 for b in signed:
                     i = b.identity
                     assert i.run_id is not None
@@ -541,13 +571,14 @@ class _Builder:
             files = sorted(
                 (b for b in self.files if b.release is release), key=lambda b: b.spec.upload_time
             )
-            rp = release.requires_python or self.scenario.requires_python
+            rp = release_requires_python(release, self.scenario)
             releases.append(
                 {
                     "version": release.version,
                     "deleted_at": isoformat(release.deleted_at),
                     "yanked": release.yanked,
                     "yanked_reason": release.yanked_reason,
+                    "yanked_at": isoformat(release.yanked_at),
                     "files": [
                         {
                             "filename": b.filename,
@@ -581,10 +612,24 @@ class _Builder:
                 "flag": dict(self.scenario.expect.flag),
                 "clean": list(self.scenario.expect.clean),
             },
-            "info": {"summary": f"Lab project of scenario {self.scenario.name}"},
+            "info": {
+                "summary": f"Lab project of scenario {self.scenario.name}",
+                **self.scenario.info,
+            },
             "releases": releases,
             "extra_log_entries": list(extra_records),
         }
+        ident = self.pub.identity
+        if self.pub.kind is not PublisherKind.GOOGLE and ident.repository:
+            gh = self.scenario.github
+            manifest["github_repository"] = {
+                "full_name": ident.repository,
+                "id": ident.repository_id,
+                "owner_id": ident.owner_id,
+                "created_at": isoformat(gh.created_at),
+                "default_branch": gh.default_branch,
+                "branches": dict(sorted(self.branch_heads.items())),
+            }
         repos = {b.identity.repository for b in self.files if b.attestations}
         if self.pub.kind is PublisherKind.GITHUB and len(repos) <= 1:
             # The lab GitHub API answers for this repository only; with several repositories

@@ -143,6 +143,9 @@ class Identity:
     run_id: int | None = None
     run_attempt: int | None = None
     email: str | None = None
+    kind: str | None = None
+    """Publisher kind override (`github`/`gitlab`) for one release or file: a GitLab-signed
+    release in a GitHub history is signed and verified as GitLab."""
     claims: Mapping[str, str] = field(default_factory=dict)
     """Raw Fulcio claim overrides by name (applied after the identity is computed)."""
 
@@ -174,6 +177,7 @@ _IDENTITY_FIELDS = (
     "run_id",
     "run_attempt",
     "email",
+    "kind",
 )
 
 
@@ -260,6 +264,13 @@ class ReleaseGitHub:
     """Branch the release commit is on (default: the ref's branch, else `main`)."""
     parents: tuple[str, ...] | None = None
     """Parent commits (default: the previous generated commit on the same branch)."""
+    tag_created_at: datetime | None = None
+    """When the generated tag was pushed (default: with its commit); after the upload = late."""
+    tag_deleted_at: datetime | None = None
+    """When the generated tag was deleted (the lab API stops listing it then)."""
+    explicit: frozenset[str] = frozenset()
+    """Keys the scenario wrote: a token release gets a commit and tag only when it has a
+    `github` table, and a run only when it says `run = true`."""
 
 
 @dataclass(frozen=True)
@@ -272,7 +283,10 @@ class Release:
     deleted_at: datetime | None = None
     yanked: bool = False
     yanked_reason: str | None = None
+    yanked_at: datetime | None = None
+    """When the release was yanked (the index shows it unyanked before); None: from the start."""
     requires_python: str | None = None
+    """None: the scenario's value; `""`: the release declares none."""
     github: ReleaseGitHub = field(default_factory=ReleaseGitHub)
     identity: Identity = field(default_factory=Identity)
     """Release-level overrides (file specs already include them)."""
@@ -314,14 +328,21 @@ class Commit:
 
 @dataclass(frozen=True)
 class Tag:
-    """A git tag."""
+    """A git tag, with when it was pushed and deleted (None: with its commit / never)."""
 
     name: str
     commit: str
+    created_at: datetime | None = None
+    deleted_at: datetime | None = None
 
     def to_json(self) -> dict[str, str]:
-        """Serialise for github/tags.json."""
-        return {"name": self.name, "commit": self.commit}
+        """Serialise for github/tags.json (dates only when set, so older worlds stay the same)."""
+        out = {"name": self.name, "commit": self.commit}
+        if self.created_at is not None:
+            out["created_at"] = isoformat(self.created_at) or ""
+        if self.deleted_at is not None:
+            out["deleted_at"] = isoformat(self.deleted_at) or ""
+        return out
 
 
 @dataclass(frozen=True)
@@ -367,6 +388,9 @@ class GitHubState:
     commits: tuple[Commit, ...] = ()
     tags: tuple[Tag, ...] = ()
     runs: tuple[Run, ...] = ()
+    created_at: datetime | None = None
+    """When the repository was created (lab repository endpoint); default: its first commit."""
+    default_branch: str = "main"
 
 
 @dataclass(frozen=True)
@@ -459,6 +483,8 @@ class Scenario:
     seed: int = 0
     requires_python: str | None = ">=3.8"
     source: Path | None = None
+    info: Mapping[str, Any] = field(default_factory=dict)
+    """JSON API `info` fields the index serves (`summary`, `project_urls`, ...)."""
 
     def release(self, version: str) -> Release:
         """The release with this version (KeyError when absent)."""
@@ -466,6 +492,18 @@ class Scenario:
             if rel.version == version:
                 return rel
         raise KeyError(version)
+
+
+#: `[info]` keys served verbatim in the JSON API `info` object.
+INFO_TEXT_KEYS = (
+    "summary",
+    "description",
+    "author",
+    "author_email",
+    "maintainer",
+    "home_page",
+    "license",
+)
 
 
 def normalize_dist_name(project: str) -> str:
@@ -845,6 +883,7 @@ class _Parser:
         self.root = _Table(data, (), self.problems)
         self.stem = stem
         self.kind = PublisherKind.GITHUB
+        self.default_publish = PublishMethod.TRUSTED_PUBLISHER.value
 
     # -- pieces ------------------------------------------------------------------------------
 
@@ -888,6 +927,14 @@ class _Parser:
     def identity(self, table: _Table | None, kind: PublisherKind) -> Identity:
         if table is None:
             return Identity()
+        override_kind: str | None = None
+        if table.path != ("publisher",) and "kind" in table.data:
+            override_kind = table.choice("kind", ["github", "gitlab"], None)
+            if self.kind is PublisherKind.GOOGLE and override_kind is not None:
+                table.error("kind", "a google publisher's releases cannot switch kind")
+                override_kind = None
+            if override_kind is not None:
+                kind = PublisherKind(override_kind)
         allowed = _IDENTITY_KEYS_BY_KIND[kind]
         claims: dict[str, str] = {}
         sub = table.table("claims")
@@ -921,7 +968,7 @@ class _Parser:
             if key not in allowed:
                 table.error(key, f"'{key}' does not apply to a {kind.value} publisher")
                 values.pop(key)
-        ident = Identity(**values, claims=claims)
+        ident = Identity(**values, kind=override_kind, claims=claims)
         if ident.sha is not None and not _SHA1.match(ident.sha):
             table.error("sha", f"expected a 40-hex-digit commit SHA, got {ident.sha!r}")
             ident = replace(ident, sha=None)
@@ -1129,13 +1176,12 @@ class _Parser:
                     )
                     version = None
         upload = table.time("upload_time", required=True)
-        publish = table.choice(
-            "publish", [p.value for p in PublishMethod], PublishMethod.TRUSTED_PUBLISHER.value
-        )
+        publish = table.choice("publish", [p.value for p in PublishMethod], self.default_publish)
         integration = table.duration("integration_offset")
         ident = self.identity(table.table("publisher"), self.kind)
         content = self.content(table)
         deleted = table.time("deleted_at")
+        yanked_at = table.time("yanked_at")
         yanked = False
         reason: str | None = None
         if table.has("yanked"):
@@ -1151,7 +1197,10 @@ class _Parser:
             reason = table.get_str("yanked_reason", None)
             if not yanked:
                 table.error("yanked_reason", "a yank reason needs 'yanked = true'")
-        requires_python = table.get_str("requires_python", None)
+        if yanked_at is not None and not yanked:
+            table.error("yanked_at", "a yank time needs 'yanked = true' (or a reason)")
+        # `""` says the release declares no requires_python (an older or foreign build tool).
+        requires_python = table.get_str("requires_python", None, nonempty=False)
         gh = self.release_github(table)
         if upload is None:
             upload = datetime(1970, 1, 1, tzinfo=UTC)
@@ -1222,6 +1271,8 @@ class _Parser:
                     f"deleted at {isoformat(deleted)}, before its file upload at "
                     f"{isoformat(late[0].upload_time)}",
                 )
+        if yanked_at is not None and files and yanked_at < min(f.upload_time for f in files):
+            table.error("yanked_at", f"yanked at {isoformat(yanked_at)}, before its first upload")
         if not files:
             return None
         return Release(
@@ -1231,6 +1282,7 @@ class _Parser:
             deleted_at=deleted,
             yanked=yanked,
             yanked_reason=reason,
+            yanked_at=yanked_at,
             requires_python=requires_python,
             github=gh,
             identity=ident,
@@ -1264,6 +1316,9 @@ class _Parser:
             actor=sub.get_str("actor", None),
             branch=sub.get_str("branch", None),
             parents=sub.str_list("parents"),
+            tag_created_at=sub.time("tag_created_at"),
+            tag_deleted_at=sub.time("tag_deleted_at"),
+            explicit=frozenset(sub.data),
         )
         for p in out.parents or ():
             if not _SHA1.match(p):
@@ -1313,9 +1368,13 @@ class _Parser:
             if commit is not None and not _SHA1.match(commit):
                 item.error("commit", f"expected a 40-hex-digit commit SHA, got {commit!r}")
                 commit = None
+            created = item.time("created_at")
+            deleted = item.time("deleted_at")
+            if created and deleted and deleted <= created:
+                item.error("deleted_at", "a tag is deleted after it is created")
             item.done()
             if name and commit:
-                tags.append(Tag(name, commit))
+                tags.append(Tag(name, commit, created, deleted))
         runs: list[Run] = []
         for item in table.tables("runs"):
             run_id = item.get_int("id", None, minimum=1)
@@ -1357,6 +1416,8 @@ class _Parser:
             commits=tuple(commits),
             tags=tuple(tags),
             runs=tuple(runs),
+            created_at=table.time("created_at"),
+            default_branch=table.get_str("default_branch", "main"),
         )
         table.done()
         return out
@@ -1427,6 +1488,29 @@ class _Parser:
                     ("simulated", i), f"expected a non-empty string or table, got {_describe(item)}"
                 )
         return tuple(out)
+
+    def info(self) -> dict[str, Any]:
+        """`[info]`: JSON API `info` fields (strings) and `project_urls` (label -> URL)."""
+        table = self.root.table("info")
+        if table is None:
+            return {}
+        out: dict[str, Any] = {}
+        for key in INFO_TEXT_KEYS:
+            value = table.get_str(key, None)
+            if value is not None:
+                out[key] = value
+        urls = table.table("project_urls")
+        if urls is not None:
+            mapping: dict[str, str] = {}
+            for label, url in urls.data.items():
+                urls.read.add(label)
+                if not isinstance(url, str) or not re.match(r"^https?://", url):
+                    urls.error(label, f"expected an http(s) URL, got {_describe(url)}")
+                else:
+                    mapping[label] = url
+            out["project_urls"] = mapping
+        table.done()
+        return out
 
     def expect(self, versions: set[str]) -> Expectation:
         table = self.root.table("expect")
@@ -1503,6 +1587,10 @@ class _Parser:
             project = "lab-project"
         seed = root.get_int("seed", 0)
         requires_python = root.get_str("requires_python", ">=3.8")
+        self.default_publish = root.choice(
+            "publish", [p.value for p in PublishMethod], PublishMethod.TRUSTED_PUBLISHER.value
+        )
+        info = self.info()
         publisher = self.publisher()
         log = self.log(name)
         github = self.github()
@@ -1545,6 +1633,7 @@ class _Parser:
             seed=seed,
             requires_python=requires_python,
             source=source,
+            info=info,
         )
 
     def _check_cross(self, releases: Sequence[Release], project: str) -> None:

@@ -65,6 +65,29 @@ def _json(status: int, obj: Any, content_type: str = "application/json", **heade
     return Reply(status, body, content_type, dict(headers))
 
 
+def _paginated(items: Sequence[Any], url: str, query: Mapping[str, str]) -> Reply:
+    """A GitHub list page: `per_page` (default 30, at most 100) and `page`, with a `Link` header
+    naming the next, last, first and previous pages as GitHub does."""
+    try:
+        per_page = min(max(int(query.get("per_page", "30")), 1), 100)
+        page = max(int(query.get("page", "1")), 1)
+    except ValueError:
+        return _github_error(422, "per_page and page must be integers")
+    last = max((len(items) + per_page - 1) // per_page, 1)
+    chunk = list(items[(page - 1) * per_page : page * per_page])
+    links = []
+
+    def link(n: int, rel: str) -> str:
+        return f'<{url}?per_page={per_page}&page={n}>; rel="{rel}"'
+
+    if page > 1:
+        links += [link(page - 1, "prev"), link(1, "first")]
+    if page < last:
+        links += [link(page + 1, "next"), link(last, "last")]
+    headers = {"Link": ", ".join(links)} if links else {}
+    return _json(200, chunk, **headers)
+
+
 def _rekor_error(status: int, message: str) -> Reply:
     # Rekor's go-swagger error model: {"code": <int>, "message": <str>}.
     return _json(status, {"code": status, "message": message})
@@ -317,7 +340,7 @@ class LabServer:
         def rank(rel: WorldRelease) -> tuple[bool, bool, tuple[int, Version | str]]:
             key = version_key(rel.version)
             pre = isinstance(key[1], Version) and key[1].is_prerelease
-            return (not rel.yanked, not pre, key)
+            return (not rel.yanked_by(self.as_of), not pre, key)
 
         releases = [rel for rel, _ in visible]
         return max(releases, key=rank) if releases else None
@@ -339,8 +362,8 @@ class LabServer:
             "upload_time": utc(f.upload_time).strftime("%Y-%m-%dT%H:%M:%S"),
             "upload_time_iso_8601": utc(f.upload_time).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "url": self._file_url(f, path),
-            "yanked": rel.yanked,
-            "yanked_reason": rel.yanked_reason,
+            "yanked": rel.yanked_by(self.as_of),
+            "yanked_reason": rel.yanked_reason if rel.yanked_by(self.as_of) else None,
         }
 
     def _info(self, rel: WorldRelease | None, files: list[WorldFile]) -> dict[str, Any]:
@@ -374,8 +397,8 @@ class LabServer:
             "requires_python": files[0].requires_python if files else None,
             "summary": None,
             "version": version,
-            "yanked": rel.yanked if rel else False,
-            "yanked_reason": rel.yanked_reason if rel else None,
+            "yanked": rel.yanked_by(self.as_of) if rel else False,
+            "yanked_reason": rel.yanked_reason if rel and rel.yanked_by(self.as_of) else None,
         }
         info.update(self.world.info)
         return info
@@ -461,7 +484,7 @@ class LabServer:
                     "size": f.size,
                     "upload-time": utc(f.upload_time).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                     "url": self._file_url(f, path),
-                    "yanked": (rel.yanked_reason or True) if rel.yanked else False,
+                    "yanked": (rel.yanked_reason or True) if rel.yanked_by(self.as_of) else False,
                 }
                 if self.pep740:
                     entry["provenance"] = self._provenance_url(f) if f.provenance else None
@@ -478,7 +501,7 @@ class LabServer:
             attrs = [f'href="{html.escape(self._file_url(f, path))}#sha256={f.digests["sha256"]}"']
             if f.requires_python:
                 attrs.append(f'data-requires-python="{html.escape(f.requires_python)}"')
-            if rel.yanked:
+            if rel.yanked_by(self.as_of):
                 attrs.append(f'data-yanked="{html.escape(rel.yanked_reason or "")}"')
             if self.pep740 and f.provenance:
                 attrs.append(f'data-provenance="{html.escape(self._provenance_url(f))}"')
@@ -664,7 +687,7 @@ class LabServer:
     # -- GitHub REST subset ---------------------------------------------------------------------
 
     def _github(self, parts: list[str], query: dict[str, str]) -> Reply:
-        if len(parts) < 3:
+        if len(parts) < 2 or not all(parts[:2]):
             return _github_error(404)
         repo = f"{parts[0]}/{parts[1]}"
         if self.world.repository is not None and repo.lower() != self.world.repository.lower():
@@ -674,7 +697,12 @@ class LabServer:
         # `as_of`: the repository as it stood then (commits, tags on them, runs created before).
         commits = [c for c in self.world.commits if self._before(c.get("date"))]
         dated = {c.get("sha"): c.get("date") for c in self.world.commits}
-        tags = [t for t in self.world.tags if self._before(dated.get(t.get("commit")))]
+        tags = [
+            t
+            for t in self.world.tags
+            if self._before(t.get("created_at") or dated.get(t.get("commit")))
+            and not (t.get("deleted_at") and self._before(t.get("deleted_at")))
+        ]
         all_runs = [r for r in self.world.runs if self._before(r.get("created_at"))]
         if len(rest) == 2 and rest[0] == "commits":
             ref = rest[1].lower()
@@ -682,9 +710,15 @@ class LabServer:
             if len(ref) < 4 or len(matches) != 1:
                 return _github_error(422, f"No commit found for SHA: {rest[1]}")
             return _json(200, self._commit_json(matches[0], api))
+        if rest == []:
+            return self._repository_json(repo, commits)
         if rest == ["tags"]:
-            return _json(
-                200,
+            # GitHub lists tags newest first (by name, descending), 30 a page by default, at most
+            # 100, with RFC 8288 `Link` headers to the other pages.
+            ordered = sorted(
+                tags, key=lambda t: version_key(str(t["name"]).lstrip("v")), reverse=True
+            )
+            return _paginated(
                 [
                     {
                         "name": t["name"],
@@ -692,9 +726,33 @@ class LabServer:
                         "zipball_url": f"{api}/zipball/refs/tags/{t['name']}",
                         "tarball_url": f"{api}/tarball/refs/tags/{t['name']}",
                     }
-                    for t in tags
+                    for t in ordered
                 ],
+                f"{api}/tags",
+                query,
             )
+        branches = {
+            b: sha
+            for b, sha in dict(self.world.github_repository.get("branches", {})).items()
+            if any(c.get("sha") == sha for c in commits)
+        }
+        if rest == ["branches"]:
+            return _paginated(
+                [
+                    {"name": b, "commit": {"sha": sha, "url": f"{api}/commits/{sha}"}}
+                    for b, sha in sorted(branches.items())
+                ],
+                f"{api}/branches",
+                query,
+            )
+        if len(rest) >= 2 and rest[0] == "branches":
+            name = "/".join(rest[1:])
+            if name not in branches:
+                return _github_error(404, "Branch not found")
+            head = next(c for c in commits if c.get("sha") == branches[name])
+            return _json(200, {"name": name, "commit": self._commit_json(head, api)})
+        if len(rest) >= 2 and rest[0] == "compare":
+            return self._compare("/".join(rest[1:]), commits, tags, branches, api)
         if len(rest) >= 4 and rest[:3] == ["git", "ref", "tags"]:
             name = "/".join(rest[3:])
             for t in tags:
@@ -738,6 +796,99 @@ class LabServer:
                     return _json(200, self._run_json(r, api))
             return _github_error(404)
         return _github_error(404)
+
+    def _repository_json(self, repo: str, commits: Sequence[Mapping[str, Any]]) -> Reply:
+        meta = self.world.github_repository
+        if not meta:
+            return _github_error(404)
+        owner = repo.split("/")[0]
+        dates = sorted(str(c["date"]) for c in commits if c.get("date"))
+        created = meta.get("created_at") or (dates[0] if dates else None)
+        if created and not self._before(created):
+            return _github_error(404)
+        return _json(
+            200,
+            {
+                "id": int(meta["id"]) if str(meta.get("id") or "").isdigit() else None,
+                "name": repo.split("/")[1],
+                "full_name": meta.get("full_name", repo),
+                "owner": {
+                    "login": owner,
+                    "id": int(meta["owner_id"])
+                    if str(meta.get("owner_id") or "").isdigit()
+                    else None,
+                },
+                "html_url": f"https://github.com/{repo}",
+                "created_at": created,
+                "default_branch": meta.get("default_branch", "main"),
+            },
+        )
+
+    def _compare(
+        self,
+        spec: str,
+        commits: Sequence[Mapping[str, Any]],
+        tags: Sequence[Mapping[str, Any]],
+        branches: Mapping[str, str],
+        api: str,
+    ) -> Reply:
+        """`GET /compare/{base}...{head}`: status, ahead/behind counts, merge base."""
+        base_ref, sep, head_ref = spec.partition("...")
+        if not sep:
+            return _github_error(404)
+        parents = {str(c["sha"]): [str(p) for p in c.get("parents", [])] for c in commits}
+        tag_sha = {str(t["name"]): str(t["commit"]) for t in tags}
+
+        def resolve(ref: str) -> str | None:
+            if ref in branches:
+                return branches[ref]
+            if ref in tag_sha:
+                return tag_sha[ref]
+            found = [sha for sha in parents if sha.startswith(ref.lower())] if len(ref) >= 4 else []
+            return found[0] if len(found) == 1 else None
+
+        def ancestors(sha: str) -> set[str]:
+            seen, todo = set(), [sha]
+            while todo:
+                cur = todo.pop()
+                if cur in seen:
+                    continue
+                seen.add(cur)
+                todo.extend(p for p in parents.get(cur, []) if p in parents)
+            return seen
+
+        base, head = resolve(base_ref), resolve(head_ref)
+        if base is None or head is None:
+            return _github_error(404, "Not Found")
+        a_base, a_head = ancestors(base), ancestors(head)
+        ahead, behind = a_head - a_base, a_base - a_head
+        common = a_base & a_head
+        merge_base = max(
+            common, key=lambda sha: len(ancestors(sha)), default=None
+        )  # the nearest common ancestor has the most ancestors
+        if base == head:
+            status = "identical"
+        elif not behind:
+            status = "ahead"
+        elif not ahead:
+            status = "behind"
+        else:
+            status = "diverged"
+        by_sha = {str(c["sha"]): c for c in commits}
+        return _json(
+            200,
+            {
+                "url": f"{api}/compare/{spec}",
+                "status": status,
+                "ahead_by": len(ahead),
+                "behind_by": len(behind),
+                "total_commits": len(ahead),
+                "merge_base_commit": self._commit_json(by_sha[merge_base], api)
+                if merge_base
+                else None,
+                "commits": [self._commit_json(by_sha[sha], api) for sha in sorted(ahead)],
+            },
+        )
 
     def _before(self, when: object) -> bool:
         if self.as_of is None or not isinstance(when, str):

@@ -131,3 +131,40 @@ def test_bench_collect_prints_json_lines_with_a_baseline() -> None:
     [main] = [r for r in records if r["name"] == "collect.6x2.latency1ms"]
     assert main["unit"] == "s" and main["baseline_value"] > 0 and main["ratio"] > 0
     assert "extrapolated by request count" in main["baseline"]
+
+
+def test_bench_realdata_over_a_lab_index(tmp_path: Path) -> None:
+    import json
+
+    from forensics_lab.build import build_world
+    from forensics_lab.scenario import load_scenario, shipped_scenarios
+    from forensics_lab.serve import LabServer
+
+    world = build_world(
+        load_scenario(shipped_scenarios()["attack-late-native-wheel"]), tmp_path / "w"
+    )
+    projects = tmp_path / "projects.txt"
+    projects.write_text("# a comment\njsonpatch-lite\nno-such-project-here\n", encoding="utf-8")
+    with LabServer(world, pep740=False) as server:
+        proc = _run(
+            str(BENCHMARKS / "bench_realdata.py"),
+            "--projects",
+            str(projects),
+            "--index-url",
+            server.url,
+            "--json",
+        )
+    assert proc.returncode == 1, proc.stderr  # the unknown project is an error line, not hidden
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    summary = rows[-1]
+    assert summary["kind"] == "summary" and summary["errors"] == 1
+    assert summary["releases"] == 9
+    assert "late-file" in summary["checks_run_on_every_project"]
+    assert summary["alarms_medium_or_above"] >= 1  # the injected wheel
+    assert "not found" in rows[1]["error"]
+
+
+def test_bench_realdata_refuses_a_missing_list(tmp_path: Path) -> None:
+    proc = _run(str(BENCHMARKS / "bench_realdata.py"), "--projects", str(tmp_path / "none"))
+    assert proc.returncode == 2
+    assert "cannot read" in proc.stderr

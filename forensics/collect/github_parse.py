@@ -16,9 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from forensics.collect.github import commit_url, run_url, tags_url
+from forensics.collect.github import (
+    SOURCE_RUN_PAGES,
+    SOURCE_TAG_PAGES,
+    commit_url,
+    next_page,
+    run_url,
+    runs_url,
+    tags_url,
+)
 from forensics.evidence import NO_ANSWER, EvidenceStore
-from forensics.models import EvidenceRef
+from forensics.models import EvidenceRef, SourceRepository, SourceRun, SourceTag
 from forensics.primitives.untrusted import (
     UntrustedDataError,
     encodable,
@@ -27,6 +35,7 @@ from forensics.primitives.untrusted import (
     time_in_range,
     type_name,
 )
+from forensics.versions import version_from_tag
 
 _REPO = re.compile(r"^https://github\.com/(?P<repo>[^/]+/[^/]+?)/?$")
 _RUN = re.compile(r"^https://github\.com/(?P<repo>[^/]+/[^/]+)/actions/runs/(?P<id>\d+)")
@@ -310,3 +319,93 @@ def github_targets(
 
 
 __all__ = ["Commit", "GitHubView", "Run", "github_targets", "load_github"]
+
+
+def _stored_pages(store: EvidenceStore, first: str, limit: int) -> tuple[list[Any], bool, str]:
+    """Items of the stored pages from `first` on, whether the last page was reached, and why."""
+    items: list[Any] = []
+    url: str | None = first
+    for _ in range(limit):
+        if url is None:
+            return items, True, ""
+        stored = store.latest(url)
+        if stored is None:
+            return items, False, f"{url} was not collected"
+        if stored.status != 200:
+            return items, False, f"{url} answered HTTP {stored.status}"
+        try:
+            page = loads(stored.body(), url)
+        except UntrustedDataError as exc:
+            return items, False, exc.message
+        if isinstance(page, dict):  # the runs list wraps its items
+            page = page.get("workflow_runs", [])
+        if not isinstance(page, list):
+            return items, False, f"{url}: unexpected answer shape"
+        items.extend((item, stored) for item in page)
+        url = next_page(stored.headers.get("link"))
+    return items, url is None, "" if url is None else f"more than {limit} pages"
+
+
+def _time(value: Any) -> datetime | None:
+    """A timestamp inside the accepted range, or None (source facts are corroboration only)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return time_in_range(value)
+    except ValueError:
+        return None
+
+
+def load_source(store: EvidenceStore, base_url: str, repo: str, named_by: str) -> SourceRepository:
+    """The tags (with their commits' dates) and runs of the source repository the index names,
+    as collected by `forensics.collect.github.collect_source` (pure: reads the store only)."""
+    problems: list[str] = []
+    raw_tags, tags_complete, why = _stored_pages(store, tags_url(base_url, repo), SOURCE_TAG_PAGES)
+    if why:
+        problems.append(f"tags of {repo}: {why}")
+    tags: list[SourceTag] = []
+    for item, stored in raw_tags:
+        try:
+            name, sha = str(item["name"]), str(item["commit"]["sha"])
+        except (KeyError, TypeError):
+            problems.append(f"tags of {repo}: an entry without name or commit")
+            continue
+        commit = store.latest(commit_url(base_url, repo, sha))
+        date = None
+        if commit is not None and commit.status == 200:
+            try:
+                date = _time(loads(commit.body(), sha)["commit"]["author"]["date"])
+            except (UntrustedDataError, KeyError, TypeError):
+                problems.append(f"commit {repo}@{sha[:12]}: no author date")
+        tags.append(
+            SourceTag(name, version_from_tag(name), sha, date, stored.evidence(note=f"tag {name}"))
+        )
+    raw_runs, runs_complete, why = _stored_pages(store, runs_url(base_url, repo), SOURCE_RUN_PAGES)
+    if why and "more than" not in why:
+        problems.append(f"workflow runs of {repo}: {why}")
+    runs: list[SourceRun] = []
+    for item, stored in raw_runs:
+        try:
+            runs.append(
+                SourceRun(
+                    id=int(item["id"]),
+                    head_sha=str(item.get("head_sha", "")),
+                    head_branch=str(item.get("head_branch") or ""),
+                    event=str(item.get("event", "")),
+                    path=str(item.get("path", "")),
+                    created_at=_time(item.get("created_at")),
+                    conclusion=item.get("conclusion"),
+                    evidence=stored.evidence(note=f"workflow run {item['id']}"),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"workflow runs of {repo}: an entry without an id")
+    return SourceRepository(
+        repository=repo,
+        named_by=named_by,
+        tags=tuple(tags),
+        runs=tuple(runs),
+        tags_complete=tags_complete,
+        runs_complete=runs_complete,
+        problems=tuple(problems),
+    )

@@ -35,7 +35,7 @@ from packaging.version import InvalidVersion, Version
 
 from forensics.errors import InputError, OfflineMiss, SourceResponseError, UsageError
 from forensics.evidence.store import EvidenceStore, StoredResponse
-from forensics.models import DistFile, EvidenceRef, Pep740Support, ProvenanceKey
+from forensics.models import DistFile, EvidenceRef, Pep740Support, ProjectInfo, ProvenanceKey
 from forensics.primitives.untrusted import (
     LATEST,
     UntrustedDataError,
@@ -107,6 +107,9 @@ class IndexSnapshot:
     last_serial: int | None = None
     rejected: tuple[RejectedFile, ...] = ()
     """File entries not attributed to any release (foreign version or project, duplicates)."""
+
+    info: ProjectInfo | None = None
+    """Project-level facts of the JSON API `info` object (source URLs, summary)."""
 
 
 @dataclass(frozen=True)
@@ -259,6 +262,14 @@ def _dist_file(
         reason = encodable(reason, f"{where}: yanked_reason", problems)
     if isinstance(packagetype, str):
         packagetype = encodable(packagetype, f"{where}: packagetype", problems)
+    requires_python = entry.get("requires_python")
+    if requires_python is not None and not isinstance(requires_python, str):
+        problems.append(
+            f"{where}: requires_python {shown(requires_python)} is not a string; dropped"
+        )
+        requires_python = None
+    if isinstance(requires_python, str):
+        requires_python = encodable(requires_python, f"{where}: requires_python", problems)
     return DistFile(
         project=project,
         version=version,
@@ -271,6 +282,7 @@ def _dist_file(
         yanked_reason=reason or None,
         url=url,
         evidence=response.evidence(pointer, note=f"JSON API entry of {filename}"),
+        requires_python=requires_python.strip() or None if requires_python else None,
     )
 
 
@@ -587,6 +599,31 @@ def load_index_snapshot(store: EvidenceStore, base_url: str, project: str) -> In
         problems=tuple(problems),
         last_serial=serial if isinstance(serial, int) and not isinstance(serial, bool) else None,
         rejected=tuple(rejected),
+        info=project_info(info, display_name, response.evidence("/info", note="JSON API info")),
+    )
+
+
+def project_info(info: Mapping[str, Any], name: str, evidence: EvidenceRef) -> ProjectInfo:
+    """The project-level facts of a JSON API `info` object; values of the wrong type are dropped."""
+
+    def text(key: str) -> str | None:
+        value = info.get(key)
+        return value.strip() or None if isinstance(value, str) else None
+
+    raw_urls = info.get("project_urls")
+    urls = (
+        {str(k): v.strip() for k, v in raw_urls.items() if isinstance(v, str) and v.strip()}
+        if isinstance(raw_urls, dict)
+        else {}
+    )
+    return ProjectInfo(
+        name=name,
+        summary=text("summary"),
+        home_page=text("home_page"),
+        author=text("author"),
+        project_urls=urls,
+        requires_python=text("requires_python"),
+        evidence=evidence,
     )
 
 

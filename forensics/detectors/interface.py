@@ -28,6 +28,8 @@ class Requirement(enum.StrEnum):
     """Transparency-log data was collected."""
     GITHUB = "github"
     """GitHub commits, runs and tags named by the attestations were collected."""
+    SOURCE = "source"
+    """The index names a GitHub source repository and its tags and runs were collected."""
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,10 @@ from forensics.models import (
     FileProvenance,
     LogEntry,
     Pep740Support,
+    ProjectInfo,
     ProvenanceStatus,
     Publisher,
+    SourceRepository,
     isoformat,
 )
 from forensics.timeline.states import ReleaseState, StateResult, release_state
@@ -277,6 +279,11 @@ class Timeline:
     source_collected: bool = False
     """True when the source host (GitHub) was consulted."""
 
+    project_info: ProjectInfo | None = None
+    """Project-level index facts (source URLs, summary), when the index served them."""
+    source: SourceRepository | None = None
+    """Tags and runs of the source repository the index names, when collected."""
+
     def releases_sharing_commit(self) -> dict[str, list[ReleaseView]]:
         """Commit node -> releases built from it, in time order (from the graph)."""
         order = {rel.version: i for i, rel in enumerate(self.releases)}
@@ -320,6 +327,8 @@ def build_timeline(
     log_checks: Sequence[LogCheck] = (),
     log_inconsistent: Sequence[str] = (),
     github: GitHubView | None = None,
+    project_info: ProjectInfo | None = None,
+    source: SourceRepository | None = None,
 ) -> Timeline:
     """Join index files, their provenance, the log's answers and GitHub's into a `Timeline`."""
     by_version: dict[str, list[DistFile]] = defaultdict(list)
@@ -408,6 +417,8 @@ def build_timeline(
         tags={r: dict(t) for r, t in github.tags.items()} if github else {},
         tag_evidence=dict(github.tag_evidence) if github else {},
         source_collected=github is not None,
+        project_info=project_info,  # index-only facts, passed through as served
+        source=source,  # the named source repository's tags and runs, as collected
     )
 
 

@@ -14,6 +14,10 @@ from forensics.models import Confidence, Finding, Severity
 from forensics_lab.eval import investigate_scenario, score, summary, summary_line
 from forensics_lab.scenario import Expectation, FlagRule, load_scenario, shipped_scenarios
 
+#: Clean worlds the pairwise claim comparison still misreads (issue 9, failure class 2: a
+#: pre-release segment in a tag ref, or a backport line compared with another line, reads as a
+#: drift). They pass once claims are judged against the per-line baseline; until then they are
+#: expected failures, kept visible rather than removed.
 SCENARIOS = sorted(shipped_scenarios())
 
 

@@ -50,6 +50,24 @@ def test_the_expected_scenarios_ship() -> None:
         "attack-burst-one-commit",
         "attack-bot-workflow-edit",
         "lab-tamper-matrix",
+        # varied histories for index-only signals and per-line baselines
+        "clean-lts-and-main-lines",
+        "clean-token-only-long-history",
+        "clean-slow-matrix",
+        "clean-dormant-revival",
+        "clean-prerelease-heavy",
+        "clean-yanks-for-packaging",
+        "clean-new-python-backfill",
+        "clean-wheel-adoption",
+        "clean-calver",
+        "clean-platform-drop",
+        "clean-hotfix-burst",
+        "clean-major-rewrite-native",
+        "attack-sdist-only-token",
+        "attack-dormant-takeover",
+        "attack-late-native-wheel",
+        "attack-late-file-2026",
+        "attack-yanked-compromised",
     }
     assert set(SHIPPED) == expected
 
