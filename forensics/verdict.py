@@ -288,7 +288,9 @@ def _plain(title: str) -> str:
 def _yank(rel: ReleaseView) -> tuple[bool, tuple[str, ...]]:
     yanked = bool(rel.files) and all(fv.dist.yanked for fv in rel.files)
     reasons = tuple(
-        sorted({fv.dist.yanked_reason for fv in rel.files if fv.dist.yanked and fv.dist.yanked_reason})
+        sorted(
+            {fv.dist.yanked_reason for fv in rel.files if fv.dist.yanked and fv.dist.yanked_reason}
+        )
     )
     return yanked, reasons
 
@@ -348,7 +350,8 @@ def release_verdicts(
             reasons.append(_state_reason(rel))
         if yanked:
             reasons.append(
-                "yanked" + (f" ({'; '.join(yank_reasons)})" if yank_reasons else " (no reason given)")
+                "yanked"
+                + (f" ({'; '.join(yank_reasons)})" if yank_reasons else " (no reason given)")
             )
         out.append(
             ReleaseVerdict(

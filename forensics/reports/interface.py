@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol, assert_never
 
 if TYPE_CHECKING:
     from forensics.analysis import Investigation
+    from forensics.timeline import ReleaseView
 
 
 class Renderer(Protocol):
@@ -24,6 +25,13 @@ def source_location(src: Mapping[str, Any]) -> str:
         if src.get(key):
             return str(src[key])
     return ""
+
+
+def release_state_label(rel: ReleaseView) -> str:
+    """A release's states in words; a deleted release says where it is still known from."""
+    if rel.deleted:
+        return "deleted, " + ("known from the log" if rel.recovered else "reported only")
+    return "+".join(s.value for s in rel.states)
 
 
 class Format(enum.StrEnum):
