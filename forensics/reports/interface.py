@@ -42,6 +42,10 @@ class Format(enum.StrEnum):
     MARKDOWN = "markdown"
     HTML = "html"
     SARIF = "sarif"
+    TIMESKETCH = "timesketch"
+    """Timesketch JSONL: one event per line."""
+    TIMESKETCH_CSV = "timesketch-csv"
+    """Timesketch CSV: one event per row."""
 
 
 def renderer_for(fmt: Format, *, color: bool = False, width: int = 120) -> Renderer:
@@ -62,6 +66,10 @@ def renderer_for(fmt: Format, *, color: bool = False, width: int = 120) -> Rende
         from forensics.reports.sarif import SarifRenderer
 
         return SarifRenderer()
+    if fmt in (Format.TIMESKETCH, Format.TIMESKETCH_CSV):
+        from forensics.reports.timesketch import TimesketchRenderer
+
+        return TimesketchRenderer(csv=fmt is Format.TIMESKETCH_CSV)
     if fmt is Format.TEXT:
         from forensics.reports.text import TextRenderer
 
