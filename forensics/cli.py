@@ -47,6 +47,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}{_suggestion(self, message)}\n")
 
 
+def _all_options(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option string of a parser and of its subcommands."""
+    out: list[str] = []
+    for action in parser._actions:  # noqa: SLF001  # argparse has no public walk
+        out += action.option_strings
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for sub in action.choices.values():
+                out += _all_options(sub)
+    return out
+
+
 def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
     """ "did you mean ...?" for a misspelt option or subcommand (difflib close matches)."""
     import difflib
@@ -56,7 +67,7 @@ def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
     m = re.search(r"unrecognized arguments: (.+)", message)
     if m:
         words = [w.split("=", 1)[0] for w in m.group(1).split() if w.startswith("-")]
-        choices = [o for a in parser._actions for o in a.option_strings]
+        choices = _all_options(parser)
     else:
         m = re.search(r"invalid choice: '([^']*)'", message)
         if not m:

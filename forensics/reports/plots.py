@@ -26,6 +26,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 
 from forensics.models import isoformat
+from forensics.reports.sanitize import visible
 from forensics.verdict import Verdict, release_verdicts
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ def timeline_marks(
             ax.text(
                 _num(v.first_upload),
                 len(LANES) - 0.62 + 0.2 * (i % 2),
-                f"{v.version}: {v.verdict.value}",
+                visible(f"{v.version}: {v.verdict.value}"),
                 fontsize=7,
                 rotation=0,
                 ha="center",
@@ -276,7 +277,7 @@ def timeline_marks(
         pad = max((hi - lo) * 0.03, timedelta(hours=6))
         ax.set_xlim(_num(lo - pad), _num(hi + pad))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
-    title = f"{inv.project}: forensic timeline (as of {inv.as_of:%Y-%m-%d %H:%M} UTC)"
+    title = f"{visible(inv.project)}: forensic timeline (as of {inv.as_of:%Y-%m-%d %H:%M} UTC)"
     if window is not None:
         title += f", zoomed on {window[0]:%Y-%m-%d} to {window[1]:%Y-%m-%d}"
     if inv.simulated:
@@ -334,5 +335,5 @@ def coverage_figure(inv: Investigation, *, width: float = 8.0) -> Figure:
     ax.xaxis_date()
     ax.set_ylabel("releases (cumulative)")
     ax.legend(fontsize=7, frameon=False)
-    ax.set_title(f"{inv.project}: provenance coverage over time", fontsize=10, parse_math=False)
+    ax.set_title(f"{visible(inv.project)}: provenance coverage over time", fontsize=10, parse_math=False)
     return fig
