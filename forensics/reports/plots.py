@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from matplotlib.collections import LineCollection
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, get_epoch
 from matplotlib.figure import Figure
 
-from forensics.models import isoformat
+from forensics.models import isoformat, utc
 from forensics.reports.sanitize import visible
 from forensics.verdict import Verdict, release_verdicts
 
@@ -99,8 +99,15 @@ class Mark:
     title: str
 
 
+def _epoch() -> datetime:
+    epoch = datetime.fromisoformat(get_epoch())  # type: ignore[no-untyped-call]  # untyped
+    return epoch.replace(tzinfo=UTC) if epoch.tzinfo is None else epoch
+
+
 def _num(t: datetime) -> float:
-    return float(date2num(t))  # type: ignore[no-untyped-call]  # untyped upstream
+    """matplotlib's date number (days since its epoch), without `date2num`'s per-call numpy
+    round trip: with 40,000 marks that round trip was a third of the HTML report's time."""
+    return (utc(t) - _epoch()).total_seconds() / 86_400.0
 
 
 def _window(
@@ -335,5 +342,7 @@ def coverage_figure(inv: Investigation, *, width: float = 8.0) -> Figure:
     ax.xaxis_date()
     ax.set_ylabel("releases (cumulative)")
     ax.legend(fontsize=7, frameon=False)
-    ax.set_title(f"{visible(inv.project)}: provenance coverage over time", fontsize=10, parse_math=False)
+    ax.set_title(
+        f"{visible(inv.project)}: provenance coverage over time", fontsize=10, parse_math=False
+    )
     return fig

@@ -32,6 +32,9 @@ _INVISIBLE = re.compile(
 )
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
 def _escape_char(m: re.Match[str]) -> str:
     code = ord(m.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
@@ -42,7 +45,7 @@ def visible(text: object) -> str:
     s = str(text)
     s = _INVISIBLE.sub(_escape_char, s)
     # tag characters and other Cf outside the table above (rare; checked only when present)
-    if any(ord(c) > 0xFFFF for c in s):
+    if _ASTRAL.search(s):
         s = "".join(f"\\U{ord(c):08x}" if unicodedata.category(c) == "Cf" else c for c in s)
     return s
 

@@ -40,9 +40,19 @@ def _chromium() -> str:
 
 def _run(browser: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         "--window-size=1400,1000", *args],
-        capture_output=True, text=True, timeout=120, check=True,
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1400,1000",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
 
 

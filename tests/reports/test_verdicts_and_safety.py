@@ -88,8 +88,11 @@ def skipped_everything() -> Investigation:
         )
     }
     tl = build_timeline(
-        "widget", files, prov, pep740=Pep740Support.NO, pep740_reason="this index does not "
-        "serve PEP 740"
+        "widget",
+        files,
+        prov,
+        pep740=Pep740Support.NO,
+        pep740_reason="this index does not serve PEP 740",
     )
     ctx = AnalysisContext(
         "widget",
@@ -118,9 +121,13 @@ def test_coverage_groups_causes_and_counts_failed_lookups() -> None:
     cov = assess(inv).coverage
     assert not cov.complete and cov.ran == ()
     lines = cov.headlines()
-    assert any(line.startswith("10 of 16 checks could not run: this index does not") for line in lines)
+    assert any(
+        line.startswith("10 of 16 checks could not run: this index does not") for line in lines
+    )
     assert any("could not run: no attested commit, run or tag" in line for line in lines)
-    assert any("the transparency log could not be reached (1700 lookups failed)" in line for line in lines)
+    assert any(
+        "the transparency log could not be reached (1700 lookups failed)" in line for line in lines
+    )
     assert cov.missing_for(Severity.LOW)
     text = renderer_for(Format.TEXT, width=120).render(inv)
     assert len(text.splitlines()) < 60, "1,700 failed lookups are one counted line"
