@@ -110,13 +110,29 @@ def _num(t: datetime) -> float:
     return (utc(t) - _epoch()).total_seconds() / 86_400.0
 
 
+#: Flagged releases further apart than this belong to different incidents.
+INCIDENT_GAP = timedelta(days=30)
+
+
+def _cluster(focus: Sequence[datetime]) -> list[datetime]:
+    """The incident to zoom on: the largest group of flagged times (the latest on a tie)."""
+    ordered = sorted(focus)
+    groups: list[list[datetime]] = [[ordered[0]]]
+    for t in ordered[1:]:
+        if t - groups[-1][-1] > INCIDENT_GAP:
+            groups.append([])
+        groups[-1].append(t)
+    return max(reversed(groups), key=len)
+
+
 def _window(
     times: Sequence[datetime], focus: Sequence[datetime]
 ) -> tuple[datetime, datetime] | None:
     """The incident window: the flagged releases' events, padded; None = the whole history."""
     if not focus or not times:
         return None
-    lo, hi = min(focus), max(focus)
+    cluster = _cluster(focus)
+    lo, hi = min(cluster), max(cluster)
     span = max(hi - lo, timedelta(days=1))
     pad = max(span * 0.6, timedelta(days=2))
     lo, hi = lo - pad, hi + pad
@@ -231,6 +247,27 @@ def timeline_marks(
                 clip_on=False,
             )
 
+    # few releases in view: name each one under the index lane (flagged ones are named above)
+    in_view = [
+        r for r in inv.timeline.releases if r.first_upload is not None and shown(r.first_upload)
+    ]
+    if len(in_view) <= 40:
+        for r in in_view:
+            if r.version in focus_versions or r.first_upload is None:
+                continue
+            ax.text(
+                _num(r.first_upload),
+                _LANE_Y["index"] - 0.32,
+                visible(r.version),
+                fontsize=6,
+                color="#555555",
+                ha="center",
+                va="top",
+                rotation=30,
+                parse_math=False,
+            )
+    # thousands of marks in view: smaller marks, so neighbours stay apart
+    scale = 1.0 if len(points) <= 150 else 0.3
     for gid in sorted(by_gid, key=lambda g: (g.endswith("-deleted"), g)):
         marks = by_gid[gid]
         lane, off, marker, color, label, hollow = styles[gid]
@@ -245,7 +282,7 @@ def timeline_marks(
         ax.scatter(
             xs,
             ys,
-            s=36 if marker != "*" else 90,
+            s=(36 if marker != "*" else 90) * scale,
             marker=marker,
             linewidths=1.4,
             **paint,
@@ -287,6 +324,9 @@ def timeline_marks(
     title = f"{visible(inv.project)}: forensic timeline (as of {inv.as_of:%Y-%m-%d %H:%M} UTC)"
     if window is not None:
         title += f", zoomed on {window[0]:%Y-%m-%d} to {window[1]:%Y-%m-%d}"
+        outside = sum(1 for v in urgent if v.first_upload is not None and not shown(v.first_upload))
+        if outside:
+            title += f" ({outside} more flagged outside: see the strip)"
     if inv.simulated:
         title += " [simulated lab case]"
     ax.set_title(title, fontsize=10, parse_math=False)
