@@ -56,7 +56,7 @@ def emit(record: dict[str, object], as_json: bool) -> None:
 
 def synthetic(n_releases: int = 2558, seed: int = 0) -> Investigation:
     """A botocore-sized investigation (deterministic for a seed)."""
-    rng = random.Random(seed)  # noqa: S311 - reproducible benchmark data
+    rng = random.Random(seed)
     t = datetime(2014, 1, 1, tzinfo=UTC)
     pub = Publisher("GitHub", "boto/botocore", "release.yml", "pypi")
     files: list[DistFile] = []

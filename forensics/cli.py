@@ -50,9 +50,9 @@ class _Parser(argparse.ArgumentParser):
 def _all_options(parser: argparse.ArgumentParser) -> list[str]:
     """Every option string of a parser and of its subcommands."""
     out: list[str] = []
-    for action in parser._actions:  # noqa: SLF001  # argparse has no public walk
+    for action in parser._actions:  # argparse has no public walk
         out += action.option_strings
-        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+        if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 out += _all_options(sub)
     return out
@@ -73,12 +73,7 @@ def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
         if not m:
             return ""
         words = [m.group(1)]
-        choices = [
-            c
-            for a in parser._actions
-            if a.choices is not None
-            for c in a.choices  # noqa: SLF001
-        ]
+        choices = [c for a in parser._actions if a.choices is not None for c in a.choices]
     hints = []
     for word in words:
         close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)

@@ -396,7 +396,7 @@ def lookup_cause(problem: str) -> str:
     """
     for sep in (" could not be checked: ", " was not collected"):
         if sep in problem:
-            head, _, tail = problem.partition(sep)
+            _, _, tail = problem.partition(sep)
             cause = tail or "not collected"
             break
     else:

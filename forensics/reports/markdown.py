@@ -121,8 +121,8 @@ def render_markdown(inv: Investigation) -> str:
         by_version.setdefault(f.version or "(project)", []).append(i)
     order = {rel.version: i for i, rel in enumerate(inv.timeline.releases)}
     for version in sorted(by_version, key=lambda x: order.get(x, len(order))):
-        v = verdicts.get(version)
-        out += [f"### {md_text(version)}" + (f" ({v.verdict.value})" if v else ""), ""]
+        found = verdicts.get(version)
+        out += [f"### {md_text(version)}" + (f" ({found.verdict.value})" if found else ""), ""]
         for i in by_version[version]:
             f = inv.findings[i]
             out.append(

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from matplotlib.collections import LineCollection
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, get_epoch
@@ -274,7 +274,7 @@ def timeline_marks(
         xs = [_num(m.time) for m in marks]
         ys = [_LANE_Y[lane] + off] * len(marks)
         filled_marker = marker not in ("|", "x")
-        paint = (
+        paint: dict[str, Any] = (
             {"facecolors": "none" if hollow else color, "edgecolors": color}
             if filled_marker
             else {"color": color}
@@ -307,7 +307,7 @@ def timeline_marks(
                 [], [], color=VERDICT_COLORS[verdict], linewidth=8, alpha=0.3, label=verdict.value
             )
 
-    ax.set_yticks([_LANE_Y[n] for n in LANES], [n for n in LANES])
+    ax.set_yticks([_LANE_Y[n] for n in LANES], list(LANES))
     ax.set_ylim(-0.6, len(LANES) - 0.05)
     for y in range(len(LANES) - 1):
         ax.axhline(y + 0.5, color="#dddddd", linewidth=0.8, zorder=0)

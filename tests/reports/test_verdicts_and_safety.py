@@ -299,9 +299,9 @@ def test_cli_help_documents_every_option_and_exit_codes(capsys: pytest.CaptureFi
     from forensics.cli import build_parser
 
     parser = build_parser()
-    sub = next(a for a in parser._actions if a.choices and "investigate" in a.choices)  # noqa: SLF001
+    sub = next(a for a in parser._actions if a.choices and "investigate" in a.choices)
     inv = sub.choices["investigate"]  # type: ignore[index]
-    for action in inv._actions:  # noqa: SLF001
+    for action in inv._actions:
         assert action.help, f"no help for {action.option_strings or action.dest}"
     assert main(["investigate", "--help"]) == 0
     text = capsys.readouterr().out
