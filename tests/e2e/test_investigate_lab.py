@@ -248,9 +248,15 @@ def test_exit_codes(
 
 
 def test_run_whose_checks_could_not_run_says_so_first_and_fails(
-    serve: Serve, built: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    serve: Serve,
+    built: Callable[[str], Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import socket
+
+    monkeypatch.setenv("COLUMNS", "200")  # the text report uses the terminal's width
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))

@@ -306,3 +306,19 @@ def test_cli_help_documents_every_option_and_exit_codes(capsys: pytest.CaptureFi
     assert main(["investigate", "--help"]) == 0
     text = capsys.readouterr().out
     assert "exit codes:" in text and "--allow-partial" in text and "examples:" in text
+
+
+def test_identity_failures_name_the_claim_not_a_python_repr() -> None:
+    from forensics.provenance.verify import _plain_policy_error
+
+    raw = (
+        "Certificate's Build Config URI (<Extension(oid=<ObjectIdentifier(oid=1.3.6.1.4.1.57264."
+        "1.18, name=Unknown OID)>, critical=False, value=<UnrecognizedExtension(oid=<Object"
+        "Identifier(oid=1.3.6.1.4.1.57264.1.18, name=Unknown OID)>, value=b'\\x0c')>)>) does not "
+        "match expected Trusted Publisher (publish.yml @ acme/widget)"
+    )
+    uri = "https://github.com/acme/widget/.github/workflows/evil.yml@refs/heads/main"
+    plain = _plain_policy_error(raw, {"build_config": uri})
+    assert "<Extension" not in plain and "ObjectIdentifier" not in plain
+    assert f"claim build_config = {uri}" in plain and "publish.yml @ acme/widget" in plain
+    assert _plain_policy_error("plain words", {}) == "plain words"
