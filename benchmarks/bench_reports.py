@@ -144,9 +144,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="JSON lines")
     parser.add_argument("--releases", type=int, default=2558)
+    parser.add_argument(
+        "--case",
+        help="render a collected case instead (e.g. `forensics investigate botocore --case "
+        "/tmp/botocore-case` first); its project name is read from the case",
+    )
     args = parser.parse_args()
     start = time.perf_counter()
-    inv = synthetic(args.releases)
+    if args.case:
+        from forensics.analysis import analyze
+        from forensics.evidence import EvidenceStore
+
+        with EvidenceStore.open(args.case, create=False) as store:
+            inv = analyze(store)
+    else:
+        inv = synthetic(args.releases)
     emit(
         {
             "name": "build_investigation_s",
