@@ -128,7 +128,8 @@ def render_html(inv: Investigation) -> str:
     for reason, versions in a.unknown_groups():
         shown = ", ".join(versions[:10]) + (", …" if len(versions) > 10 else "")
         out.append(
-            f"<p><span class='v-unknown'>unknown</span>: {len(versions)} releases "
+            f"<p><span class='v-unknown'>unknown</span>: {len(versions)} "
+            f"release{'s' if len(versions) != 1 else ''} "
             f"({_e(shown)}): {_e(reason)}</p>"
         )
     out.append("</section>")

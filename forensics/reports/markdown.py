@@ -50,7 +50,9 @@ def render_markdown(inv: Investigation) -> str:
         out.append("")
     for reason, versions in a.unknown_groups():
         shown = ", ".join(versions[:8]) + (", …" if len(versions) > 8 else "")
-        out.append(f"- **unknown**: {len(versions)} releases ({md_text(shown)}): {md_text(reason)}")
+        out.append(
+            f"- **unknown**: {len(versions)} release{'s' if len(versions) != 1 else ''} ({md_text(shown)}): {md_text(reason)}"
+        )
     out += ["", "## Coverage", "", f"- {md_text(a.coverage.summary())}"]
     out += [f"- {md_text(line)}" for line in a.coverage.headlines()]
     out += [f"- {g.count} failed lookups: {md_text(g.cause)}" for g in a.coverage.lookups]

@@ -218,7 +218,16 @@ def timeline_marks(
         )
 
     # highlight non-clean releases: one vlines call, coloured by verdict
-    marked = [v for v in flagged if v.first_upload is not None and shown(v.first_upload)]
+    # shade the releases that need attention; unknown ones only while they are the exception
+    # (behind an index without PEP 740 every release is unknown, and shading all says nothing)
+    few_unknown = sum(v.verdict is Verdict.UNKNOWN for v in flagged) <= min(40, len(verdicts) // 10)
+    marked = [
+        v
+        for v in flagged
+        if v.first_upload is not None
+        and shown(v.first_upload)
+        and (v.verdict is not Verdict.UNKNOWN or few_unknown)
+    ]
     if marked:
         ax.vlines(
             [_num(v.first_upload) for v in marked if v.first_upload],
@@ -232,11 +241,25 @@ def timeline_marks(
         labelled = sorted(marked, key=lambda v: (v.verdict.rank, v.first_upload or datetime.min))[
             :40
         ]
-        for i, v in enumerate(sorted(labelled, key=lambda v: v.first_upload or datetime.min)):
+        lo, hi = ax.get_xlim() if window is None else (_num(window[0]), _num(window[1]))
+        if window is None and all_times:
+            lo, hi = _num(min(all_times)), _num(max(all_times))
+        gap = (hi - lo) / 25 or 1.0  # labels closer than this on the same row would overlap
+        last_x = [float("-inf"), float("-inf")]
+        i = 0
+        for v in sorted(labelled, key=lambda v: v.first_upload or datetime.min):
             assert v.first_upload is not None
+            x = _num(v.first_upload)
+            row = i % 2
+            if x - last_x[row] < gap:
+                row = 1 - row
+                if x - last_x[row] < gap:
+                    continue  # no room: the strip and the verdict table still list it
+            last_x[row] = x
+            i = row + 1
             ax.text(
-                _num(v.first_upload),
-                len(LANES) - 0.62 + 0.2 * (i % 2),
+                x,
+                len(LANES) - 0.62 + 0.2 * row,
                 visible(f"{v.version}: {v.verdict.value}"),
                 fontsize=7,
                 rotation=0,
@@ -329,6 +352,8 @@ def timeline_marks(
             title += f" ({outside} more flagged outside: see the strip)"
     if inv.simulated:
         title += " [simulated lab case]"
+    if inv.timeline.pep740.value != "yes":
+        title += "\nno signing events: the index does not serve PEP 740 provenance"
     ax.set_title(title, fontsize=10, parse_math=False)
 
     # overview strip: every release once, coloured by verdict (one scatter per verdict)
