@@ -56,6 +56,8 @@ COLUMNS = (
     "version",
     "filename",
     "verdict",
+    "yanked",
+    "yanked_reason",
     "node",
     "evidence_urls",
     "evidence_sha256",
@@ -81,8 +83,15 @@ def events(inv: Investigation) -> list[dict[str, Any]]:
         v.version: v.verdict.value
         for v in release_verdicts(inv.timeline, inv.findings, simulated=inv.simulated)
     }
+    yanks = {
+        fv.dist.filename: fv.dist
+        for rel in inv.timeline.releases
+        for fv in rel.files
+        if fv.dist.yanked
+    }
     out: list[dict[str, Any]] = []
     for e in inv.timeline.events:
+        yanked = yanks.get(e.filename or "")
         out.append(
             {
                 "message": visible(f"{e.version}: {e.description}" if e.version else e.description),
@@ -95,6 +104,8 @@ def events(inv: Investigation) -> list[dict[str, Any]]:
                 "version": visible(e.version or ""),
                 "filename": visible(e.filename or ""),
                 "verdict": verdicts.get(e.version or "", ""),
+                "yanked": yanked is not None,
+                "yanked_reason": visible(yanked.yanked_reason or "") if yanked else "",
                 "node": visible(e.node),
                 "evidence_urls": [visible(r.url) for r in e.evidence],
                 "evidence_sha256": [r.sha256 for r in e.evidence],
