@@ -120,7 +120,8 @@ def render_html(inv: Investigation) -> str:
             why = "<br>".join(_e(r) for r in v.reasons)
             out.append(
                 f"<tr><td class='v-{v.verdict.value}'>{_e(v.verdict.value)}</td>"
-                f"<td><a href='#release-{_e(v.version)}'>{_e(v.version)}</a></td>"
+                f"<td><a href='#{'findings' if v.detectors else 'release'}-{_e(v.version)}'>"
+                f"{_e(v.version)}</a></td>"
                 f"<td>{why}</td><td>{_e(v.trust.value)}</td>"
                 f"<td>{_e(isoformat(v.first_upload) or '—')}</td></tr>"
             )
