@@ -51,7 +51,8 @@ def render_markdown(inv: Investigation) -> str:
     for reason, versions in a.unknown_groups():
         shown = ", ".join(versions[:8]) + (", …" if len(versions) > 8 else "")
         out.append(
-            f"- **unknown**: {len(versions)} release{'s' if len(versions) != 1 else ''} ({md_text(shown)}): {md_text(reason)}"
+            f"- **unknown**: {len(versions)} release{'s' if len(versions) != 1 else ''} "
+            f"({md_text(shown)}): {md_text(reason)}"
         )
     out += ["", "## Coverage", "", f"- {md_text(a.coverage.summary())}"]
     out += [f"- {md_text(line)}" for line in a.coverage.headlines()]

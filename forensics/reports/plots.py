@@ -241,10 +241,11 @@ def timeline_marks(
         labelled = sorted(marked, key=lambda v: (v.verdict.rank, v.first_upload or datetime.min))[
             :40
         ]
-        lo, hi = ax.get_xlim() if window is None else (_num(window[0]), _num(window[1]))
-        if window is None and all_times:
-            lo, hi = _num(min(all_times)), _num(max(all_times))
-        gap = (hi - lo) / 25 or 1.0  # labels closer than this on the same row would overlap
+        if window is not None:
+            x_lo, x_hi = _num(window[0]), _num(window[1])
+        else:
+            x_lo, x_hi = _num(min(all_times)), _num(max(all_times))
+        gap = (x_hi - x_lo) / 25 or 1.0  # labels closer than this on the same row would overlap
         last_x = [float("-inf"), float("-inf")]
         i = 0
         for v in sorted(labelled, key=lambda v: v.first_upload or datetime.min):
