@@ -81,3 +81,23 @@ def test_first_screen_shows_the_verdicts(tmp_path: Path) -> None:
     # no external fetches: nothing in the page points outside it
     assert not re.search(r"<(script|link|img|iframe)\b", page)
     assert "url(http" not in page
+
+
+def test_report_benchmark_prints_every_format() -> None:
+    """`benchmarks/bench_reports.py` keeps working (no timing asserted)."""
+    import json
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_reports.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--releases", "30", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    names = {r["name"] for r in records}
+    assert {f"render_{f.value}_s" for f in Format} <= names
+    assert all(r["value"] >= 0 for r in records)
