@@ -344,7 +344,10 @@ def timeline_marks(
         lo, hi = min(all_times), max(all_times)
         pad = max((hi - lo) * 0.03, timedelta(hours=6))
         ax.set_xlim(_num(lo - pad), _num(hi + pad))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no dated events", transform=ax.transAxes, ha="center", color="#777")
     title = f"{visible(inv.project)}: forensic timeline (as of {inv.as_of:%Y-%m-%d %H:%M} UTC)"
     if window is not None:
         title += f", zoomed on {window[0]:%Y-%m-%d} to {window[1]:%Y-%m-%d}"

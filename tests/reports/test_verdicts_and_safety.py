@@ -322,3 +322,15 @@ def test_identity_failures_name_the_claim_not_a_python_repr() -> None:
     assert "<Extension" not in plain and "ObjectIdentifier" not in plain
     assert f"claim build_config = {uri}" in plain and "publish.yml @ acme/widget" in plain
     assert _plain_policy_error("plain words", {}) == "plain words"
+
+
+@pytest.mark.parametrize("fmt", list(Format))
+def test_a_project_without_releases_renders_in_every_format(fmt: Format) -> None:
+    import warnings
+
+    tl = build_timeline("empty", [], {}, pep740=Pep740Support.YES)
+    inv = Investigation("empty", T0, {}, tl, (), ())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = renderer_for(fmt).render(inv)
+    assert fmt in (Format.TIMESKETCH,) or out
