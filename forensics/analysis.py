@@ -72,6 +72,12 @@ class Investigation:
 
         return to_frame(self)
 
+    def events_frame(self) -> pd.DataFrame:
+        """One row per timeline event (Timesketch columns): needs pandas."""
+        from forensics.reports.frame import events_frame
+
+        return events_frame(self)
+
     def __repr__(self) -> str:
         """A one-line summary."""
         by_state: dict[str, int] = {}

@@ -1,7 +1,9 @@
 """The `forensics` command line: argparse only; all logic lives in the library.
 
 Exit codes: 0 done; 1 a finding at or above --fail-on (or a verification failed); 2 bad usage or
-bad input; 3 a required source is unavailable.
+bad input; 3 a required source is unavailable; 4 --fail-on was given but checks that could have
+reported at that severity did not run (no finding is not a clean result then; --allow-partial
+accepts it).
 """
 
 from __future__ import annotations
@@ -18,13 +20,66 @@ from forensics.errors import ForensicsError, UsageError
 from forensics.models import Severity, parse_time
 from forensics.reports.interface import Format
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_SOURCE = 0, 1, 2, 3
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_SOURCE, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
+
+EXIT_CODES_HELP = """exit codes:
+  0  done (and, with --fail-on, nothing at or above the threshold)
+  1  a finding at or above --fail-on
+  2  bad usage or bad input (nothing was created)
+  3  a required source is unavailable
+  4  --fail-on given, no finding at or above it, but checks that could have reported one did
+     not run (e.g. the index does not serve PEP 740, the log was unreachable); --allow-partial
+     turns this into 0
+"""
+
+INVESTIGATE_EXAMPLES = """examples:
+  forensics investigate ultralytics --case cases/ultralytics/case --offline
+  forensics investigate requests --case /tmp/requests-case --format html -o report.html
+  forensics investigate botocore --case /tmp/botocore --fail-on high --allow-partial
+  forensics investigate ultralytics --case cases/ultralytics/case --offline --format timesketch \\
+      -o ultralytics.jsonl
+"""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}{_suggestion(self, message)}\n")
+
+
+def _all_options(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option string of a parser and of its subcommands."""
+    out: list[str] = []
+    for action in parser._actions:  # argparse has no public walk
+        out += action.option_strings
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out += _all_options(sub)
+    return out
+
+
+def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
+    """ "did you mean ...?" for a misspelt option or subcommand (difflib close matches)."""
+    import difflib
+    import re
+
+    words: list[str] = []
+    m = re.search(r"unrecognized arguments: (.+)", message)
+    if m:
+        words = [w.split("=", 1)[0] for w in m.group(1).split() if w.startswith("-")]
+        choices = _all_options(parser)
+    else:
+        m = re.search(r"invalid choice: '([^']*)'", message)
+        if not m:
+            return ""
+        words = [m.group(1)]
+        choices = [c for a in parser._actions if a.choices is not None for c in a.choices]
+    hints = []
+    for word in words:
+        close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+        if close:
+            hints.append(f"{word} -> {close[0]}")
+    return f" (did you mean: {', '.join(hints)}?)" if hints else ""
 
 
 def _as_of(text: str) -> datetime:
@@ -42,39 +97,96 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"forensics {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    inv = sub.add_parser("investigate", help="collect and analyse one project")
-    inv.add_argument("project")
-    inv.add_argument(
-        "--index-url", help="index base URL (default $FORENSICS_INDEX_URL or https://pypi.org)"
+    inv = sub.add_parser(
+        "investigate",
+        help="collect and analyse one project",
+        description="Collect a project's release evidence into a case directory (unless "
+        "--offline) and report per-release verdicts, check coverage, the timeline and findings.",
+        epilog=INVESTIGATE_EXAMPLES + "\n" + EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    inv.add_argument("--case", type=Path, help="case directory to collect into / analyse (kept)")
+    inv.add_argument("project", help="PyPI project name, e.g. ultralytics")
     inv.add_argument(
-        "--offline", action="store_true", help="analyse --case without any network I/O"
+        "--index-url",
+        metavar="URL",
+        help="index base URL (default $FORENSICS_INDEX_URL or https://pypi.org), "
+        "e.g. http://127.0.0.1:8000 for a lab world",
     )
     inv.add_argument(
-        "--as-of", type=_as_of, help="analysis time (default: the case's last retrieval)"
+        "--case",
+        type=Path,
+        metavar="DIR",
+        help="case directory to collect into / analyse (kept); e.g. --case /tmp/requests-case",
     )
-    inv.add_argument("--format", choices=[f.value for f in Format], default=Format.TEXT.value)
-    inv.add_argument("-o", "--output", type=Path, help="write the report here instead of stdout")
+    inv.add_argument(
+        "--offline",
+        action="store_true",
+        help="analyse --case without any network I/O (needs an existing case)",
+    )
+    inv.add_argument(
+        "--as-of",
+        type=_as_of,
+        metavar="ISO8601",
+        help="analysis time (default: the case's last retrieval), e.g. 2024-12-07T00:00:00Z",
+    )
+    inv.add_argument(
+        "--format",
+        choices=[f.value for f in Format],
+        default=Format.TEXT.value,
+        help="report format (default text); timesketch / timesketch-csv export the events "
+        "for Timesketch; e.g. --format html -o report.html",
+    )
+    inv.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write the report here instead of stdout (its folder must exist)",
+    )
     inv.add_argument(
         "--fail-on",
         choices=[s.value for s in Severity],
-        help="exit 1 when a finding has at least this severity",
+        help="exit 1 when a finding has at least this severity, and 4 when checks that could "
+        "have reported it did not run; e.g. --fail-on high",
     )
     inv.add_argument(
-        "--trust-root", type=Path, help="Sigstore trusted_root.json (default: production, pinned)"
+        "--allow-partial",
+        action="store_true",
+        help="with --fail-on: accept a run where some checks could not run (exit 0, not 4)",
     )
     inv.add_argument(
-        "--rekor-url", help="transparency log to search (e.g. https://rekor.sigstore.dev)"
+        "--trust-root",
+        type=Path,
+        metavar="FILE",
+        help="Sigstore trusted_root.json (default: production, pinned)",
     )
     inv.add_argument(
-        "--github-url", help="GitHub REST API to ask about the attested commits, runs and tags"
+        "--rekor-url",
+        metavar="URL",
+        help="transparency log to search, e.g. https://rekor.sigstore.dev",
     )
     inv.add_argument(
-        "--intel", type=Path, help="intel.toml: cited log indexes / digests to look up"
+        "--github-url",
+        metavar="URL",
+        help="GitHub REST API to ask about the attested commits, runs and tags, "
+        "e.g. https://api.github.com",
     )
-    inv.add_argument("--concurrency", type=int, default=8)
-    inv.add_argument("--no-progress", action="store_true")
+    inv.add_argument(
+        "--intel",
+        type=Path,
+        metavar="FILE",
+        help="intel.toml: cited log indexes / digests / versions to look up",
+    )
+    inv.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        metavar="N",
+        help="parallel requests while collecting (default 8)",
+    )
+    inv.add_argument(
+        "--no-progress", action="store_true", help="no progress bar on stderr while collecting"
+    )
     inv.add_argument(
         "--allow-origin",
         action="append",
@@ -160,44 +272,115 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write {output}: {exc.strerror or exc}",
+                hint="choose a writable file, or leave out -o to print the report",
+            ) from exc
 
 
-def cmd_investigate(args: argparse.Namespace) -> int:
-    """`forensics investigate`."""
-    from forensics.api import investigate
-    from forensics.reports import Format, renderer_for
+_PROJECT_NAME = r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
 
+
+def validate_investigate(args: argparse.Namespace) -> None:
+    """Check every input before anything is created or fetched (exit 2 on a bad one)."""
+    import re
+
+    if not re.match(_PROJECT_NAME, args.project):
+        raise UsageError(
+            f"{args.project!r} is not a valid project name",
+            hint="names are letters, digits, '.', '_' and '-', e.g. ultralytics",
+        )
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     if args.deadline is not None and not args.deadline > 0:
         raise UsageError(f"--deadline must be a positive number of seconds, got {args.deadline}")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
-    inv = investigate(
-        args.project,
-        index_url=args.index_url,
-        case=args.case,
-        offline=args.offline,
-        as_of=args.as_of,
-        trust_root=args.trust_root,
-        rekor_url=args.rekor_url,
-        github_url=args.github_url,
-        intel=args.intel,
-        concurrency=args.concurrency,
-        progress=not args.no_progress and sys.stderr.isatty(),
-        allow_origins=args.allow_origin,
-        deadline=args.deadline,
-        reverify=args.reverify,
-        workers=args.workers,
-    )
+    if args.allow_partial and not args.fail_on:
+        raise UsageError("--allow-partial only makes sense with --fail-on")
+    case: Path | None = args.case
+    if case is not None:
+        if case.exists() and not case.is_dir():
+            raise UsageError(
+                f"--case {case} is a file, not a case directory",
+                hint="give a directory (it is created if missing), e.g. --case /tmp/case",
+            )
+        if args.offline and not case.is_dir():
+            raise UsageError(
+                f"--case {case} does not exist, so there is nothing to analyse --offline",
+                hint="collect it first without --offline",
+            )
+    out: Path | None = args.output
+    if out is not None:
+        if out.is_dir():
+            raise UsageError(
+                f"-o {out} is a directory", hint="give a file name, e.g. -o report.html"
+            )
+        if not out.parent.is_dir():
+            raise UsageError(
+                f"-o {out}: the folder {out.parent} does not exist",
+                hint=f"create it first (mkdir -p {out.parent})",
+            )
+    for flag, path in (("--trust-root", args.trust_root), ("--intel", args.intel)):
+        if path is not None and not path.is_file():
+            raise UsageError(f"{flag} {path} is not a readable file")
+
+
+def cmd_investigate(args: argparse.Namespace) -> int:
+    """`forensics investigate`."""
+    import shutil
+
+    from forensics.api import investigate
+    from forensics.reports import Format, renderer_for
+    from forensics.verdict import assess
+
+    validate_investigate(args)
+    fresh = args.case is not None and not args.case.exists()
+    try:
+        inv = investigate(
+            args.project,
+            index_url=args.index_url,
+            case=args.case,
+            offline=args.offline,
+            as_of=args.as_of,
+            trust_root=args.trust_root,
+            rekor_url=args.rekor_url,
+            github_url=args.github_url,
+            intel=args.intel,
+            concurrency=args.concurrency,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            allow_origins=args.allow_origin,
+            deadline=args.deadline,
+            reverify=args.reverify,
+            workers=args.workers,
+        )
+    except ForensicsError as exc:
+        # a misspelt project must not leave a case directory bound to that name: remove the
+        # directory this run created when the index says the project does not exist
+        if fresh and args.case.is_dir() and exc.message.startswith("project not found"):
+            shutil.rmtree(args.case)
+        raise
     fmt = Format(args.format)
-    color = fmt is Format.TEXT and args.output is None and sys.stdout.isatty()
-    _write(renderer_for(fmt, color=color).render(inv), args.output)
+    to_terminal = args.output is None and sys.stdout.isatty()
+    color = fmt is Format.TEXT and to_terminal
+    width = shutil.get_terminal_size((120, 24)).columns
+    _write(renderer_for(fmt, color=color, width=width).render(inv), args.output)
     if args.fail_on:
-        threshold = Severity(args.fail_on).rank
-        if any(f.severity.rank >= threshold for f in inv.findings):
+        threshold = Severity(args.fail_on)
+        if any(f.severity.rank >= threshold.rank for f in inv.findings):
             return EXIT_FINDINGS
+        missing = assess(inv).coverage.missing_for(threshold)
+        if missing and not args.allow_partial:
+            sys.stderr.write(
+                f"error[incomplete]: no finding at or above {threshold.value}, but "
+                f"{len(missing)} check(s) that could report one did not run fully: "
+                f"{', '.join(missing)}\n  hint: see the Coverage section; --allow-partial "
+                "accepts an incomplete run\n"
+            )
+            return EXIT_INCOMPLETE
     return EXIT_OK
 
 

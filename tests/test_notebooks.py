@@ -92,11 +92,16 @@ def test_ultralytics_notebook_states_the_facts(executed: dict[str, Any]) -> None
     assert "**Simulated lab reconstruction.**" in text
     assert "lab reconstruction of scenario 'ultralytics-2024-12'" in text
     # the closing cell is generated from the data: recovered and reported-only releases
-    assert "**8.3.41** is gone from the index, but 2 log entries" in text
-    assert "**8.3.42** is gone from the index" in text
-    assert "**8.3.45** is reported by" in text
-    assert "**8.3.46** is reported by" in text
+    assert "8.3.41 is gone from the index, but 2 log entries" in text
+    assert "8.3.42 is gone from the index" in text
+    assert "8.3.45 is reported by" in text
+    assert "8.3.46 is reported by" in text
     assert "### What is unknown" in text
+    # the verdicts come first, from the same code as every report format
+    assert "4 suspicious, 0 inconsistent, 0 unknown, 9 clean" in text
+    assert re.search(r"coverage: \d+ of \d+ checks ran fully", text)
+    for version in ("8.3.41", "8.3.42", "8.3.45", "8.3.46"):
+        assert re.search(rf"{re.escape(version)}\s+suspicious", text), version
     # the Rekor lookup answered from the case's store and every check passed
     assert "| verified | yes |" in text
     assert "| inclusion_proof | pass |" in text

@@ -65,12 +65,18 @@ class UnlistedLogEntry(Detector):
     ) -> Finding:
         when = isoformat(rec.log_entry.integrated_time) or "no log time"
         note = f" ({rec.note})" if rec.note else ""
+        # a DSSE entry records digests, not names: say what is known (the version) instead
+        subject = rec.subject_name or (
+            f"a file of {rec.version} (the entry records no file name)"
+            if rec.version
+            else "an unnamed subject"
+        )
         return self.finding(
             severity=severity,
             confidence=Confidence.HIGH if rec.version_source else Confidence.MEDIUM,
             summary=(
                 f"{prefix}log entry {rec.log_entry.log_index} ({when}) signs "
-                f"{rec.subject_name or 'an unnamed subject'}, {what}{note}"
+                f"{subject}, {what}{note}"
             ),
             release=rel,
             evidence=rec.evidence,

@@ -696,7 +696,7 @@ class ProvenanceVerifier:
             crypto_failure = self._windows(cert, att, entries[0][1])
         if crypto_failure:
             failures.append(crypto_failure)
-        identity_failure = _identity(check, cert, claims.problems)
+        identity_failure = _identity(check, cert, claims.problems, claims.claims)
         if identity_failure:
             failures.append(identity_failure)
         failures.extend(stmt.failures)
@@ -794,7 +794,10 @@ _POLICY_CLAIMS = frozenset(
 
 
 def _identity(
-    check: _PublisherCheck, cert: x509.Certificate, problems: Mapping[str, str]
+    check: _PublisherCheck,
+    cert: x509.Certificate,
+    problems: Mapping[str, str],
+    claims: Mapping[str, str] | None = None,
 ) -> str | None:
     if check.model is None or check.fact is None:
         return None
@@ -812,8 +815,26 @@ def _identity(
     try:
         check.model._as_policy().verify(cert)
     except (sigstore.errors.VerificationError, x509.ExtensionNotFound, ValueError) as exc:
-        return f"certificate identity does not match the publisher PyPI recorded ({label}): {exc}"
+        return (
+            f"certificate identity does not match the publisher PyPI recorded ({label}): "
+            f"{_plain_policy_error(str(exc), claims or {})}"
+        )
     return None
+
+
+#: pypi-attestations formats the certificate's extension *object* into some policy errors
+#: ("Certificate's Build Config URI (<Extension(oid=<ObjectIdentifier(...)>...)>) does not
+#: match ..."); a reader needs the claim's decoded value instead.
+_EXTENSION_REPR = re.compile(r"\(<Extension\(.*?\)>\)(?= does not match)", re.DOTALL)
+
+
+def _plain_policy_error(message: str, claims: Mapping[str, str]) -> str:
+    """A policy failure naming the claim and its value, never a Python object repr."""
+    if "<Extension(" not in message:
+        return message
+    value = claims.get("build_config")
+    shown = f"claim build_config = {value}" if value else "claim build_config (undecodable)"
+    return _EXTENSION_REPR.sub(f"({shown})", message)
 
 
 def _verdict(tally: _Tally, evidence: EvidenceRef | None) -> FileProvenance:

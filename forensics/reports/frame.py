@@ -55,3 +55,18 @@ def to_frame(inv: Investigation) -> pd.DataFrame:
         # releases without log entries would otherwise turn the column into floats
         frame["log_index"] = frame["log_index"].astype("Int64")
     return frame
+
+
+def events_frame(inv: Investigation) -> pd.DataFrame:
+    """The timeline's events, one row per event, in Timesketch's columns (`datetime` parsed)."""
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise UsageError(
+            "events_frame() needs pandas", hint="pip install pandas, or use --format timesketch"
+        ) from exc
+    from forensics.reports.timesketch import COLUMNS, events
+
+    frame = pd.DataFrame(events(inv), columns=list(COLUMNS))
+    frame["datetime"] = pd.to_datetime(frame["datetime"], utc=True, format="ISO8601")
+    return frame

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol, assert_never
 
 if TYPE_CHECKING:
     from forensics.analysis import Investigation
+    from forensics.timeline import ReleaseView
 
 
 class Renderer(Protocol):
@@ -26,6 +27,13 @@ def source_location(src: Mapping[str, Any]) -> str:
     return ""
 
 
+def release_state_label(rel: ReleaseView) -> str:
+    """A release's states in words; a deleted release says where it is still known from."""
+    if rel.deleted:
+        return "deleted, " + ("known from the log" if rel.recovered else "reported only")
+    return "+".join(s.value for s in rel.states)
+
+
 class Format(enum.StrEnum):
     """Output formats of `forensics investigate --format`."""
 
@@ -34,6 +42,10 @@ class Format(enum.StrEnum):
     MARKDOWN = "markdown"
     HTML = "html"
     SARIF = "sarif"
+    TIMESKETCH = "timesketch"
+    """Timesketch JSONL: one event per line."""
+    TIMESKETCH_CSV = "timesketch-csv"
+    """Timesketch CSV: one event per row."""
 
 
 def renderer_for(fmt: Format, *, color: bool = False, width: int = 120) -> Renderer:
@@ -54,6 +66,10 @@ def renderer_for(fmt: Format, *, color: bool = False, width: int = 120) -> Rende
         from forensics.reports.sarif import SarifRenderer
 
         return SarifRenderer()
+    if fmt in (Format.TIMESKETCH, Format.TIMESKETCH_CSV):
+        from forensics.reports.timesketch import TimesketchRenderer
+
+        return TimesketchRenderer(csv=fmt is Format.TIMESKETCH_CSV)
     if fmt is Format.TEXT:
         from forensics.reports.text import TextRenderer
 

@@ -7,16 +7,18 @@ analysis on the same case with the same `--as-of` gives byte-identical JSON.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from forensics.models import FileProvenance, isoformat
+from forensics.reports.sanitize import json_text
 from forensics.timeline import FileView, ReleaseView
+from forensics.verdict import assess
 
 if TYPE_CHECKING:
     from forensics.analysis import Investigation
 
-SCHEMA = "forensics.report/v1"
+SCHEMA = "forensics.report/v1.1"
+"""v1.1 adds `verdicts` and `coverage` (docs/report-v1.md); nothing of v1 changed."""
 
 #: Claim names surfaced at the top of `provenance.claims` (all decoded claims are included).
 HEADLINE_CLAIMS = (
@@ -106,8 +108,13 @@ def release_json(rel: ReleaseView) -> dict[str, Any]:
 
 def report_dict(inv: Investigation) -> dict[str, Any]:
     """The whole report as a dict."""
+    a = assess(inv)
     return {
         "schema": SCHEMA,
+        "verdicts": [v.to_json() for v in a.verdicts],
+        "coverage": a.coverage.to_json(),
+        "known": list(a.known),
+        "unknown": list(a.unknown),
         "project": inv.project,
         "as_of": isoformat(inv.as_of),
         "simulated": inv.simulated,
@@ -125,8 +132,8 @@ def report_dict(inv: Investigation) -> dict[str, Any]:
 
 
 def dumps(data: dict[str, Any]) -> str:
-    """Canonical JSON text: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Canonical JSON text: sorted keys, two-space indent, trailing newline, no raw controls."""
+    return json_text(data) + "\n"
 
 
 class JsonRenderer:

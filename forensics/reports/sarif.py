@@ -14,6 +14,7 @@ from forensics import __version__
 from forensics.detectors.registry import DETECTORS
 from forensics.models import Severity
 from forensics.reports.json_v1 import dumps
+from forensics.verdict import assess
 
 if TYPE_CHECKING:
     from forensics.analysis import Investigation
@@ -30,6 +31,8 @@ _LEVEL = {
 
 def sarif_dict(inv: Investigation) -> dict[str, Any]:
     """The SARIF log as a dict."""
+    a = assess(inv)
+    verdicts = {v.version: v for v in a.verdicts}
     rules = [
         {
             "id": d.info.id,
@@ -64,6 +67,7 @@ def sarif_dict(inv: Investigation) -> dict[str, Any]:
                 ],
                 "partialFingerprints": {"forensicsFindingId": f.id},
                 "properties": {
+                    "verdict": verdicts[f.version].verdict.value if f.version in verdicts else None,
                     "severity": f.severity.value,
                     "confidence": f.confidence.value,
                     "values": dict(sorted(f.values.items())),
@@ -84,7 +88,23 @@ def sarif_dict(inv: Investigation) -> dict[str, Any]:
                     }
                 },
                 "results": results,
-                "properties": {"project": inv.project, "simulated": inv.simulated},
+                "invocations": [
+                    {
+                        # SARIF's own place for "the tool could not do all it should": a run
+                        # whose checks did not all run is not a clean bill of health
+                        "executionSuccessful": a.coverage.complete,
+                        "toolExecutionNotifications": [
+                            {"level": "warning", "message": {"text": line}}
+                            for line in a.coverage.headlines()
+                        ],
+                    }
+                ],
+                "properties": {
+                    "project": inv.project,
+                    "simulated": inv.simulated,
+                    "verdicts": [v.to_json() for v in a.attention()],
+                    "coverage": a.coverage.to_json(),
+                },
             }
         ],
     }

@@ -244,7 +244,13 @@ def test_exit_codes(
         "json",
     ]
     assert main([*base, "--case", str(tmp_path / "a"), "--fail-on", "high"]) == 1
-    assert main([*base, "--case", str(tmp_path / "b"), "--fail-on", "critical"]) == 0
+    # no finding is critical, but the log and GitHub checks did not run: not a clean result
+    assert main([*base, "--case", str(tmp_path / "b"), "--fail-on", "critical"]) == 4
+    assert "error[incomplete]" in capsys.readouterr().err
+    assert (
+        main([*base, "--case", str(tmp_path / "b"), "--fail-on", "critical", "--allow-partial"])
+        == 0
+    )
     capsys.readouterr()
     assert (
         main(
@@ -260,5 +266,48 @@ def test_exit_codes(
         == 3
     )
     assert "not found" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists(), "a misspelt project must not keep a case directory"
     assert main(["investigate", "x", "--offline"]) == 2
     assert main(["investigate", "x", "--as-of", "yesterday"]) == 2
+
+
+def test_run_whose_checks_could_not_run_says_so_first_and_fails(
+    serve: Serve,
+    built: Callable[[str], Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    monkeypatch.setenv("COLUMNS", "200")  # the text report uses the terminal's width
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    world = built("clean-patch-series")
+    server = serve("clean-patch-series", pep740=False)
+    argv = [
+        "investigate",
+        server.world.project,
+        "--index-url",
+        server.url,
+        "--trust-root",
+        str(world / "trusted_root.json"),
+        "--rekor-url",
+        dead,
+        "--github-url",
+        dead,
+        "--case",
+        str(tmp_path / "case"),
+    ]
+    assert main([*argv, "--fail-on", "low"]) == 4
+    out = capsys.readouterr().out
+    head = out.splitlines()[:8]
+    assert any("16 of 16 checks could not run" in line or "could not run" in line for line in head)
+    assert any("does not serve PEP 740" in line for line in head)
+    # the GitHub checks are listed although GitHub had nothing to answer
+    assert "no attested commit, run or tag to ask GitHub about" in out
+    # failed lookups are counted, not listed one per line
+    assert len(out.splitlines()) < 80
+    assert main([*argv, "--offline", "--fail-on", "low", "--allow-partial"]) == 0

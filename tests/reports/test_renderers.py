@@ -10,6 +10,7 @@ from forensics.detectors import AnalysisContext, Requirement, run_detectors
 from forensics.models import FileProvenance, Pep740Support, ProvenanceStatus
 from forensics.reports import Format, renderer_for
 from forensics.reports.json_v1 import SCHEMA
+from forensics.reports.sanitize import md_code
 from forensics.timeline import build_timeline
 from tests.factories import T0, attested, dist, history
 
@@ -44,7 +45,7 @@ def investigation() -> Investigation:
 
 def test_json_v1_shape() -> None:
     doc = json.loads(renderer_for(Format.JSON).render(investigation()))
-    assert doc["schema"] == SCHEMA == "forensics.report/v1"
+    assert doc["schema"] == SCHEMA == "forensics.report/v1.1"
     assert doc["project"] == "widget" and doc["as_of"] == "2024-12-10T12:00:00Z"
     assert doc["sources"]["index"]["pep740"] == "yes"
     rel = {r["version"]: r for r in doc["releases"]}
@@ -108,8 +109,10 @@ def hostile() -> Investigation:
 def test_markdown_escapes_html_and_markdown() -> None:
     md = renderer_for(Format.MARKDOWN).render(hostile())
     assert "<b>" not in md and "<iframe>" not in md and "&lt;iframe&gt;" in md
-    assert "\\[red\\]boom" in md and "\\*x\\*" in md  # Markdown specials are escaped
-    assert "| 1.0 |" in md
+    assert "\\[red\\]boom" in md  # Markdown specials are escaped in prose
+    name = "<img src=x onerror=alert(1)>[red]boom[/red]|*x*.tar.gz"
+    assert md_code(name, table=True) in md  # and literal inside a fenced code span
+    assert "| `1.0` |" in md
 
 
 def test_text_does_not_interpret_rich_markup() -> None:
