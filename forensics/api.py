@@ -44,10 +44,12 @@ def collect(
     timeout: float = 20.0,
     progress: bool = False,
     clock: Callable[[], datetime] = _now,
+    before_request: Callable[[httpx.Request], None] | None = None,
 ) -> None:
     """Fetch everything the analysis needs into the case (resumable): the index; with
     `rekor_url`, the transparency-log entries the recovery asks for; with `github_url`, the
-    commits, runs and tags the attestations name."""
+    commits, runs and tags the attestations name. `before_request` is called before every
+    index and GitHub request (a fleet scan's per-host request budget waits there)."""
     from forensics.collect.http import Fetcher
     from forensics.collect.pypi import PyPICollector
 
@@ -90,8 +92,13 @@ def collect(
         )
     )
     limits = httpx.Limits(max_connections=max(concurrency, 1))
+    hooks = {"request": [before_request]} if before_request is not None else {}
     with httpx.Client(
-        timeout=timeout, headers={"User-Agent": USER_AGENT}, limits=limits, follow_redirects=False
+        timeout=timeout,
+        headers={"User-Agent": USER_AGENT},
+        limits=limits,
+        follow_redirects=False,
+        event_hooks=hooks,
     ) as client:
         fetcher = Fetcher(client, store, source="index", clock=clock)
         PyPICollector(fetcher, index_url, concurrency=concurrency, progress=progress).collect(

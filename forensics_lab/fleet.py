@@ -68,7 +68,9 @@ _WORDS = (
     "juniper", "kelp", "lumen", "maple", "nimbus", "onyx", "prism", "quartz", "raven", "sable",
     "tundra", "umber", "vertex", "willow", "xenon", "yarrow", "zephyr",
 )  # fmt: skip
-_SHARED_WORKFLOW = "https://github.com/shared-ci/workflows/.github/workflows/publish.yml@refs/heads/main"
+_SHARED_WORKFLOW = (
+    "https://github.com/shared-ci/workflows/.github/workflows/publish.yml@refs/heads/main"
+)
 
 #: anomaly kind -> (scope, number of projects, detectors expected to flag it)
 ANOMALY_KINDS: Mapping[str, tuple[str, int, tuple[str, ...]]] = {
@@ -402,8 +404,12 @@ class FleetLabServer(LabServer):
                 "projects": [{"name": n} for n in names],
             }
             return _json(200, doc, SIMPLE_JSON)
-        links = "\n".join(f'<a href="/simple/{html.escape(n)}/">{html.escape(n)}</a>' for n in names)
-        return Reply(200, f"<!DOCTYPE html><html><body>\n{links}\n</body></html>\n".encode(), "text/html")
+        links = "\n".join(
+            f'<a href="/simple/{html.escape(n)}/">{html.escape(n)}</a>' for n in names
+        )
+        return Reply(
+            200, f"<!DOCTYPE html><html><body>\n{links}\n</body></html>\n".encode(), "text/html"
+        )
 
 
 def run_fleet_serve(args: argparse.Namespace) -> int:
