@@ -14,7 +14,7 @@ appended as each chosen project's last release, at times far enough apart that o
 anomalies meant to coincide do: per-project ones (a token upload after attested releases, a new
 publisher repository) and cross-project ones (a token spree over three projects within hours,
 one outside repository signing two projects, one commit and run attesting two projects, a shared
-reusable workflow whose new digest comes with self-hosted runners in three projects).
+reusable workflow whose new digest comes with self-hosted runners in two projects).
 
 `FleetLabServer` serves every project's PyPI JSON, Simple and Integrity APIs and files from one
 port by routing on the project name; the Rekor and GitHub look-alikes stay per-world (a fleet
@@ -75,7 +75,7 @@ _SHARED_WORKFLOW = (
 #: anomaly kind -> (scope, number of projects, detectors expected to flag it)
 ANOMALY_KINDS: Mapping[str, tuple[str, int, tuple[str, ...]]] = {
     "token-spree": ("fleet", 3, ("token-spree", "provenance-lost")),
-    "shared-workflow": ("fleet", 3, ("shared-workflow-change",)),
+    "shared-workflow": ("fleet", 2, ("shared-workflow-change",)),
     "token-upload": ("project", 1, ("provenance-lost",)),
     "publisher-change": ("project", 1, ("publisher-changed",)),
     "shared-run": ("fleet", 2, ("shared-run",)),
@@ -277,7 +277,7 @@ def build_fleet(n_projects: int, anomalies: int, seed: int, out: Path) -> Path:
         assigned.append((kind, chosen))
     for plan in plans:
         _history(plan, rng)
-    records = []
+    records: list[dict[str, Any]] = []
     for n, (kind, chosen) in enumerate(assigned):
         scope, _, detectors = ANOMALY_KINDS[kind]
         records.append(
@@ -295,7 +295,8 @@ def build_fleet(n_projects: int, anomalies: int, seed: int, out: Path) -> Path:
         valid_until=_ANOMALY_START + (anomalies + 2) * _SLOT + timedelta(days=366),
     )
     out.mkdir(parents=True, exist_ok=True)
-    projects = []
+    projects: list[dict[str, Any]] = []
+    pins: list[tuple[str, str]] = []
     for i, plan in enumerate(plans):
         build_world(_scenario(plan, seed, i), out / "projects" / plan.name, seed=seed, trust=trust)
         flagged = {m["version"] for r in records for m in r["members"] if m["project"] == plan.name}
@@ -312,6 +313,7 @@ def build_fleet(n_projects: int, anomalies: int, seed: int, out: Path) -> Path:
                 "latest": versions[-1],
             }
         )
+        pins.append((plan.name, versions[-1]))
     (out / "trusted_root.json").write_bytes(trust.trusted_root_json())
     manifest = {
         "schema": FLEET_SCHEMA,
@@ -321,9 +323,7 @@ def build_fleet(n_projects: int, anomalies: int, seed: int, out: Path) -> Path:
         "simulated": ["every project, release, signature and log entry is made by the lab"],
     }
     (out / "world.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    (out / "pylock.toml").write_text(
-        pylock_text([(p["name"], p["latest"]) for p in projects]), encoding="utf-8"
-    )
+    (out / "pylock.toml").write_text(pylock_text(pins), encoding="utf-8")
     return out
 
 

@@ -110,7 +110,9 @@ def gate(
     for pin in sorted(pins):
         assert pin.version is not None  # the CLI refuses unpinned entries before collecting
         summary = by_name.get(pin.name)
-        if summary is None:
+        if pin.name in excluded:
+            out.append(GateResult(pin.name, pin.version, "pass", "excluded by --exclude"))
+        elif summary is None:
             out.append(GateResult(pin.name, pin.version, "unknown", "the project was not scanned"))
         else:
             out.append(judge(summary, pin.version, excluded))

@@ -185,10 +185,12 @@ def figure_svg(doc: Mapping[str, Any]) -> str:
                 ax.annotate(f"{n} flagged", (x, 1.02), color="#c53030", fontsize=7, ha="center")
         ax.set_xticks(xs, periods, rotation=45, fontsize=7)
         ax.plot([], [], color="#c53030", alpha=0.5, label="releases flagged (per quarter)")
+        ax.legend(fontsize=7, loc="lower left")
+    else:
+        ax.text(0.5, 0.5, "no project's index serves PEP 740", ha="center", transform=ax.transAxes)
     ax.set_ylim(0, 1.12)
     ax.set_ylabel("share attested")
     ax.set_title("Attested releases across the fleet", fontsize=10)
-    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
@@ -222,7 +224,8 @@ def to_html(doc: Mapping[str, Any], summaries: Sequence[ProjectSummary]) -> str:
         )
     cross = "".join(
         f"<li><b>[{e(f['severity'])}] {e(f['detector'])}</b>: {e(f['summary'])}"
-        f"<br><small>{len(f['evidence'])} evidence reference(s); tip: {e(f['tip'] or '')}</small></li>"
+        f"<br><small>{len(f['evidence'])} evidence reference(s); "
+        f"tip: {e(f['tip'] or '')}</small></li>"
         for f in doc["cross_project"]
     )
     skipped = (
@@ -238,7 +241,8 @@ def to_html(doc: Mapping[str, Any], summaries: Sequence[ProjectSummary]) -> str:
     s = doc["summary"]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Fleet report</title>
-<style>body{{font-family:sans-serif;max-width:70em;margin:1em auto}}table{{border-collapse:collapse}}
+<style>body{{font-family:sans-serif;max-width:70em;margin:1em auto}}
+table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:2px 6px;font-size:90%}}tr.flagged{{background:#fde8e8}}
 tr.unknown{{background:#f4f4f4}}</style></head><body>
 <h1>Fleet report</h1>

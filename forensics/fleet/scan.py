@@ -234,12 +234,13 @@ def _on_dask(
             hint="pip install 'provenance-forensics[distributed]'",
         ) from exc
     try:
-        client = Client(engine.dask, timeout="20s")
+        client = Client(engine.dask, timeout="20s")  # type: ignore[no-untyped-call]
     except OSError as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {engine.dask}: {exc}") from exc
     with client:
         budget = client.submit(HostBudget, engine.rate, engine.burst, actor=True).result()
         futures = client.map(scan_one, names, settings=settings, budget=budget, pure=False)
-        results: list[dict[str, Any]] = client.gather(futures)
-        granted: dict[str, int] = budget.granted().result()
+        results: list[dict[str, Any]] = client.gather(futures)  # type: ignore[no-untyped-call]
+        # a method call on a Dask actor returns a future of its result
+        granted: dict[str, int] = budget.granted().result()  # type: ignore[attr-defined]
     return results, granted

@@ -105,7 +105,7 @@ def release_verdict(summary: ProjectSummary, version: str) -> ReleaseVerdict:
 
 
 def project_verdict(summary: ProjectSummary) -> str:
-    """`flagged` if any release is, else `unknown` if the project could not be judged, else `clean`."""
+    """`flagged` if any release is; `unknown` if the project could not be judged; else `clean`."""
     if summary.error or summary.pep740 != "yes":
         return "unknown"
     if any(f.severity.rank >= Severity.MEDIUM.rank for f in summary.findings):

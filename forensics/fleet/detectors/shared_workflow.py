@@ -94,7 +94,8 @@ class SharedWorkflowChange(FleetDetector):
                         confidence=Confidence.MEDIUM,
                         summary=(
                             f"the shared workflow {uri} changed to digest {digest[:12]} on "
-                            f"{when(t0)}; {len(projects)} projects built with it show anomalies: {items}"
+                            f"{when(t0)}; {len(projects)} projects built with it show "
+                            f"anomalies: {items}"
                         ),
                         subject=f"shared-workflow-change:{uri}@{digest}",
                         evidence=[r for e in hit for r in e[4]],

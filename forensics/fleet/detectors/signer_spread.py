@@ -62,7 +62,7 @@ class SignerSpread(FleetDetector):
             items = ", ".join(
                 f"{name} {rel.version} ({when(rel.first_upload)})" for name, rel in appearances
             )
-            kind, repo, workflow = (pub.split("|") + ["", ""])[:3]
+            kind, repo, workflow = [*pub.split("|"), "", ""][:3]
             out.append(
                 self.finding(
                     severity=Severity.HIGH,
