@@ -29,6 +29,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fleet", type=Path, help="fleet directory: one case per project + reports")
     p.add_argument("--as-of", type=_time, help="analysis time for every project")
     p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="projects in flight per local process (default 4; on Dask: the workers' threads)",
+    )
     p.add_argument("--dask", metavar="ADDRESS", help="run on this dask.distributed scheduler")
     p.add_argument(
         "--rate", type=float, default=20.0, help="requests per second per host, whole fleet"
@@ -88,7 +94,13 @@ def _settings(args: argparse.Namespace, refresh: bool) -> Any:
         offline=args.offline,
         concurrency=args.concurrency,
     )
-    engine = Engine(workers=args.workers, dask=args.dask, rate=args.rate, burst=args.burst)
+    engine = Engine(
+        workers=args.workers,
+        dask=args.dask,
+        rate=args.rate,
+        burst=args.burst,
+        threads=args.threads,
+    )
     return settings, engine
 
 

@@ -14,7 +14,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing import get_context
@@ -81,6 +81,17 @@ def scan_one(
         run["exit_code"] = exc.exit_code
     run["seconds"] = round(time.perf_counter() - started, 3)
     return {"summary": summary_to_json(summary), "run": run}
+
+
+def scan_batch(
+    names: Sequence[str], settings: ScanSettings, budget: BudgetHandle | None, threads: int
+) -> list[dict[str, Any]]:
+    """`scan_one` over several projects with `threads` in flight (collection waits on the
+    network far more than it computes, so one process overlaps several projects' round trips)."""
+    if threads <= 1 or len(names) <= 1:
+        return [scan_one(name, settings, budget) for name in names]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(lambda name: scan_one(name, settings, budget), names))
 
 
 def _investigate(
@@ -155,13 +166,16 @@ class Engine:
     rate: float = 20.0
     """Requests per second per remote host, for the whole fleet."""
     burst: int = 10
+    threads: int = 1
+    """Projects in flight per local process (`--workers`, or in-process when 1)."""
 
     def describe(self) -> dict[str, Any]:
         """For the run section of the report."""
-        kind = "dask" if self.dask else "processes" if self.workers > 1 else "sequential"
+        kind = "dask" if self.dask else "processes" if self.workers > 1 else "in-process"
         return {
             "engine": kind,
             "workers": self.workers,
+            "threads": self.threads,
             "dask": self.dask,
             "rate_per_host": self.rate,
             "burst": self.burst,
@@ -175,8 +189,8 @@ def run_projects(
     progress: Callable[[str], None] | None = None,
 ) -> tuple[list[ProjectSummary], dict[str, Any]]:
     """Investigate every project on `engine`; summaries sorted by name, plus run facts."""
-    if engine.workers < 1:
-        raise UsageError("--workers must be at least 1")
+    if engine.workers < 1 or engine.threads < 1:
+        raise UsageError("--workers and --threads must be at least 1")
     ordered = sorted(dict.fromkeys(names))
     started = time.perf_counter()
     if engine.dask:
@@ -186,10 +200,13 @@ def run_projects(
     else:
         budget = HostBudget(engine.rate, engine.burst)
         results = []
-        for name in ordered:
-            results.append(scan_one(name, settings, budget))
-            if progress:
-                progress(name)
+        step = max(engine.threads, 1) * 2
+        for i in range(0, len(ordered), step):
+            chunk = ordered[i : i + step]
+            results += scan_batch(chunk, settings, budget, engine.threads)
+            for name in chunk:
+                if progress:
+                    progress(name)
         granted = budget.granted()
     run = {
         **engine.describe(),
@@ -213,12 +230,17 @@ def _on_processes(
     with _BudgetManager(ctx=ctx) as manager:
         budget = manager.HostBudget(engine.rate, engine.burst)  # type: ignore[attr-defined]
         with ProcessPoolExecutor(max_workers=engine.workers, mp_context=ctx) as pool:
-            futures = {name: pool.submit(scan_one, name, settings, budget) for name in names}
+            # small batches: each worker keeps `threads` projects in flight, and the load
+            # still spreads evenly over the workers
+            step = engine.threads * 2
+            chunks = [names[i : i + step] for i in range(0, len(names), step)]
+            futures = [pool.submit(scan_batch, c, settings, budget, engine.threads) for c in chunks]
             results = []
-            for name, fut in futures.items():
-                results.append(fut.result())
-                if progress:
-                    progress(name)
+            for chunk, fut in zip(chunks, futures, strict=True):
+                results += fut.result()
+                for name in chunk:
+                    if progress:
+                        progress(name)
         granted: dict[str, int] = budget.granted()
     return results, granted
 

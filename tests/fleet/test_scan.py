@@ -214,3 +214,28 @@ def test_lab_fleet_serves_every_project_from_one_port(fleet: Path, server: Fleet
     for name in names[:3]:
         assert httpx.get(f"{server.url}/pypi/{name}/json").json()["info"]["name"] == name
     assert httpx.get(f"{server.url}/pypi/not-in-fleet/json").status_code == 404
+
+
+def test_report_formats_from_reused_cases(
+    fleet: Path, server: FleetLabServer, sequential: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    pd = pytest.importorskip("pandas")
+    cases, _ = sequential
+    names = [p["name"] for p in _manifest(fleet)["projects"]]
+    common = [*names, "--fleet", str(cases), "--offline", "--index-url", server.url]
+    common += ["--trust-root", str(fleet / "trusted_root.json")]
+    html_out = tmp_path / "fleet.html"
+    assert main(["scan", *common, "--format", "html", "-o", str(html_out)]) == 0
+    page = html_out.read_text("utf-8")
+    assert "<svg" in page and "Cross-project findings" in page
+    csv_out = tmp_path / "fleet.csv"
+    assert main(["scan", *common, "--format", "csv", "-o", str(csv_out)]) == 0
+    frame = pd.read_csv(csv_out)
+    assert sorted(frame["project"]) == sorted(names)
+    assert set(frame["verdict"]) <= {"flagged", "clean", "unknown"}
+    if pytest.importorskip("pyarrow"):
+        pq = tmp_path / "fleet.parquet"
+        assert main(["scan", *common, "--format", "parquet", "-o", str(pq)]) == 0
+        assert len(pd.read_parquet(pq)) == len(names)
+    # --fleet keeps the report next to the cases
+    assert json.loads((cases / "report.json").read_text("utf-8"))["schema"] == "forensics.fleet/v1"
