@@ -53,19 +53,27 @@ class GateResult:
 def _established(summary: ProjectSummary, version: str) -> str:
     """Who published the attested releases of this version's line before it, and since when."""
     line = release_line(version)
-    earlier = []
+    earlier, attested_before = [], []
     for rel in summary.releases:
         if rel.version == version:
             break
-        if rel.attested and release_line(rel.version) == line:
-            earlier.append(rel)
+        if rel.attested:
+            attested_before.append(rel)
+            if release_line(rel.version) == line:
+                earlier.append(rel)
     if not earlier:
         return ""
-    pubs = sorted({s.publisher for r in earlier for s in r.signers})
-    first = earlier[0]
+    pubs = ", ".join(sorted({s.publisher for r in earlier for s in r.signers}))
+    first, last = earlier[0], earlier[-1]
+    span = (
+        f"release {first.version} ({when(first.first_upload)}) was"
+        if first is last
+        else f"releases {first.version} ({when(first.first_upload)}) to {last.version} were"
+    )
+    start = attested_before[0]
     return (
-        f"releases {first.version} ({when(first.first_upload)}) to {earlier[-1].version} were "
-        f"published by {', '.join(pubs) or 'Trusted Publishing'}"
+        f"{span} published by {pubs or 'Trusted Publishing'}; the project has attested its "
+        f"releases since {start.version} ({when(start.first_upload)})"
     )
 
 

@@ -181,7 +181,9 @@ def test_gate_blocks_downgrades_and_passes_clean_versions(
     out = capsys.readouterr().out
     assert f"BLOCK   {token['project']} {token['version']}" in out
     assert f"BLOCK   {moved['project']} {moved['version']}" in out
-    assert "no attestations" in out and "were published by" in out
+    assert (
+        "no attestations" in out and "published by" in out and "attested its releases since" in out
+    )
     good = tmp_path / "clean" / "pylock.toml"
     good.parent.mkdir()
     good.write_text(pylock_text(clean_pins), encoding="utf-8")
