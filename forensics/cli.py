@@ -240,9 +240,10 @@ def _extensions() -> list[Callable[[Any], object]]:
     """
     from importlib.metadata import entry_points
 
+    from forensics.fleet.cli import register as fleet_register
     from forensics.rekor.cli import register as rekor_register
 
-    regs: list[Callable[[Any], object]] = [rekor_register]
+    regs: list[Callable[[Any], object]] = [rekor_register, fleet_register]
     for ep in sorted(entry_points(group="forensics.subcommands"), key=lambda e: e.name):
         try:
             regs.append(ep.load())

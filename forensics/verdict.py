@@ -332,11 +332,13 @@ def release_verdicts(
         yanked, yank_reasons = _yank(rel)
         if top is not None and top.rank >= Severity.HIGH.rank:
             verdict = Verdict.SUSPICIOUS
-        elif found or rel.state in (
+        elif (top is not None and top.rank >= Severity.MEDIUM.rank) or rel.state in (
             ReleaseState.INCONSISTENT,
             ReleaseState.LOST,
             ReleaseState.CHANGED,
         ):
+            # Low and info findings are leads (a version gap, a dormancy, a cold start): they
+            # stay listed with the release, but alone they do not make it inconsistent.
             verdict = Verdict.INCONSISTENT
         elif rel.state is ReleaseState.UNKNOWN or rel.deleted:
             verdict = Verdict.UNKNOWN
@@ -344,7 +346,7 @@ def release_verdicts(
             verdict = Verdict.CLEAN
         if rel.deleted and verdict is not Verdict.UNKNOWN:
             reasons.append("no longer served by the index")
-        if verdict is Verdict.INCONSISTENT and not found:
+        if verdict is Verdict.INCONSISTENT and not (top and top.rank >= Severity.MEDIUM.rank):
             reasons.append(_state_reason(rel))
         if verdict in (Verdict.UNKNOWN, Verdict.CLEAN):
             reasons.append(_state_reason(rel))

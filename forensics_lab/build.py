@@ -692,19 +692,23 @@ def _trust_window(scenario: Scenario) -> tuple[datetime, datetime]:
     return start, end
 
 
-def build_world(scenario: Scenario, out: Path, *, seed: int | None = None) -> Path:
+def build_world(
+    scenario: Scenario, out: Path, *, seed: int | None = None, trust: LabTrust | None = None
+) -> Path:
     """Write the lab world of `scenario` into `out` and return `out`.
 
     The same scenario and seed give a byte-identical directory. `seed` defaults to the
-    scenario's own `seed`.
+    scenario's own `seed`. `trust` (a lab fleet) signs with a trust shared by several worlds
+    instead of one derived from this scenario, so that one trusted root verifies them all.
     """
     seed = scenario.seed if seed is None else seed
     out = Path(out)
     _prepare(out)
     builder = _Builder(scenario, seed)
     builder.build_files()
-    valid_from, valid_until = _trust_window(scenario)
-    trust = LabTrust.generate(seed, valid_from=valid_from, valid_until=valid_until)
+    if trust is None:
+        valid_from, valid_until = _trust_window(scenario)
+        trust = LabTrust.generate(seed, valid_from=valid_from, valid_until=valid_until)
     log = LabRekorLog(
         trust,
         tree_id=scenario.log.tree_id,

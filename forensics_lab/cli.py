@@ -42,6 +42,10 @@ def _serve(args: argparse.Namespace) -> int:
     target = Path(args.target)
     if not target.exists():
         args.target = str(resolve_scenario(args.target))
+    from forensics_lab.fleet import is_fleet, run_fleet_serve
+
+    if is_fleet(Path(args.target)):
+        return run_fleet_serve(args)
     return run_serve(args)
 
 
@@ -63,6 +67,12 @@ def _case(args: argparse.Namespace) -> int:
     )
     sys.stdout.write(f"collected a simulated case into {out}\n")
     return 0
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    from forensics_lab.fleet import fleet_cli
+
+    return fleet_cli(args)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -97,6 +107,12 @@ def register(subparsers: Any) -> None:
     c.add_argument("--no-log", action="store_true", help="do not collect the transparency log")
     c.add_argument("--mirror", action="store_true", help="serve the index without PEP 740")
     c.set_defaults(func=_case)
+    fl = sub.add_parser("fleet", help="build a multi-project lab world with injected anomalies")
+    fl.add_argument("--projects", type=int, default=8, help="number of projects (default 8)")
+    fl.add_argument("--anomalies", type=int, default=6, help="anomalies to inject (default 6)")
+    fl.add_argument("--seed", type=int, default=0)
+    fl.add_argument("-o", "--output", type=Path, required=True)
+    fl.set_defaults(func=_fleet)
     ls = sub.add_parser("scenarios", help="list the shipped scenarios")
     ls.set_defaults(func=_list)
     from forensics_lab.eval import register_eval
