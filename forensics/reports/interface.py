@@ -20,10 +20,14 @@ class Renderer(Protocol):
 
 
 def source_location(src: Mapping[str, Any]) -> str:
-    """Where a source's evidence came from: its base URL, its stored URL, or its origin."""
+    """Where a source's evidence came from: its base URL, its stored URL, or its origin (for the
+    verification: which verifier, against which trusted root)."""
     for key in ("base_url", "origin", "url"):
         if src.get(key):
             return str(src[key])
+    if src.get("verifier"):
+        root = str(src.get("trust_root_sha256", ""))[:12]
+        return f"verifier {src['verifier']}" + (f", trusted root sha256 {root}…" if root else "")
     return ""
 
 
