@@ -24,6 +24,9 @@ def source_location(src: Mapping[str, Any]) -> str:
     for key in ("base_url", "origin", "url"):
         if src.get(key):
             return str(src[key])
+    if src.get("digest"):  # the case itself: its digest over every row, blob and case.json
+        partial = " (collection incomplete)" if src.get("complete") is False else ""
+        return f"digest {src['digest']}{partial}"
     return ""
 
 
