@@ -37,7 +37,7 @@ SIGNED_AT = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def case(tmp_path: Path) -> Path:
     target = tmp_path / "case"
-    shutil.copytree(BUNDLED, target)
+    shutil.copytree(BUNDLED, target, ignore=shutil.ignore_patterns("cache"))  # derived data
     return target
 
 

@@ -537,7 +537,7 @@ CONTROLS = [
 @pytest.fixture
 def case(tmp_path: Path) -> Path:
     target = tmp_path / "case"
-    shutil.copytree(BUNDLED, target)
+    shutil.copytree(BUNDLED, target, ignore=shutil.ignore_patterns("cache"))  # derived data
     return target
 
 
