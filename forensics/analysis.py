@@ -28,6 +28,7 @@ from forensics.models import (
     ProvenanceStatus,
     Skipped,
     SourceRepository,
+    isoformat,
     utc,
 )
 from forensics.provenance.verdicts import Pending, Verdicts, with_evidence
@@ -337,27 +338,39 @@ def analyze(
 
     Verdicts cached in the case (`<case>/cache/verdicts.sqlite`) are reused unless `reverify`;
     the others are verified on `workers` processes (default: every core; 1: this process only).
-    `verdicts` (an open `Verdicts`, e.g. shared with collection) overrides all three."""
+    `verdicts` (an open `Verdicts`, e.g. shared with collection) overrides all three.
+
+    `as_of` is a cut-off: every read goes through `store.at(as_of)`, so evidence retrieved
+    after it is not used (a case collected twice, analysed as of the first collection, gives
+    the first report)."""
+    span = store.retrieval_span()
+    if span is None:
+        raise EvidenceError(f"{store.root} holds no responses")
+    when = utc(as_of) if as_of else span[1]
+    if when < span[0]:
+        raise EvidenceError(
+            f"{store.root} holds no evidence retrieved at or before {isoformat(when)}: "
+            f"its first retrieval is {isoformat(span[0])}",
+            hint="--as-of cuts off evidence retrieved later; give a time after the collection",
+        )
+    view = store.at(when)
     own = verdicts is None
     if verdicts is None:
-        meta = store.read_meta()
+        meta = view.read_meta()
         if meta is None:
             raise EvidenceError(
                 f"{store.root} has no case.json",
                 hint="collect first: `forensics investigate PROJECT --case DIR`",
             )
         verdicts = Verdicts.for_case(
-            store.root, trust or case_trust(store, meta), reverify=reverify, workers=workers
+            store.root, trust or case_trust(view, meta), reverify=reverify, workers=workers
         )
     try:
-        ev = read_evidence(store, verdicts=verdicts)
+        ev = read_evidence(view, verdicts=verdicts)
     finally:
         if own:
             verdicts.close()
     meta, snapshot, rekor = ev.meta, ev.snapshot, ev.rekor
-    when = utc(as_of) if as_of else store.last_retrieval()
-    if when is None:
-        raise EvidenceError(f"{store.root} holds no responses")
     reported = [
         ReportedRelease(
             s.value, s.citation, s.note, (s.evidence,) if s.evidence else (), s.published
@@ -415,6 +428,11 @@ def analyze(
     if ev.github is not None:
         skipped += tuple(Skipped("github", p) for p in ev.github.problems)
     sources = _sources(meta, snapshot)
+    # The case digest commits to every row, blob and case.json (forensics.evidence.manifest):
+    # whoever holds the case can check the report was made from exactly this evidence.
+    sources["case"] = {"digest": store.case_digest()}
+    if not store.complete():  # a collection still lacks answers: the report must say so
+        sources["case"]["complete"] = False
     if rekor is not None:
         sources["rekor"]["consistent_checkpoints"] = rekor.consistent
     recorded = meta.sources.get("trust_root", {})

@@ -175,6 +175,8 @@ def collect(
                 problems += _collect_github(store, github, github_url, verdicts, concurrency)
     if not problems:
         store.finish_collection(clock())
+    else:  # what was answered is sealed; the case says the collection is incomplete
+        store.checkpoint_collection()
     return Collected(
         sent=sum(f.sent for f in fetchers),
         reused=sum(f.reused for f in fetchers),
@@ -322,6 +324,7 @@ def investigate(
         root = Path(case) if case is not None else Path(tmp)
         with EvidenceStore.open(root, create=not offline) as store:
             if offline:
+                store.require_intact(allow_partial=True)  # never a changed or killed case
                 meta = store.read_meta()
                 if meta is None:
                     raise EvidenceError(f"{root} has no case.json; collect it first")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from forensics import __version__
-from forensics.errors import ForensicsError, UsageError
+from forensics.errors import CaseIntegrityError, ForensicsError, UsageError
 from forensics.models import Severity, parse_time
 from forensics.reports.interface import Format
 
@@ -221,14 +221,53 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--trust-root", type=Path)
     ver.add_argument("--format", choices=["text", "json"], default="text")
 
-    case = sub.add_parser("case", help="case directory tools")
-    case_sub = case.add_subparsers(dest="case_command", required=True, parser_class=_Parser)
-    cv = case_sub.add_parser("verify", help="report blobs that were altered or are missing")
-    cv.add_argument("dir", type=Path)
+    _case_parsers(sub)
 
     for register in _extensions():
         register(sub)
     return p
+
+
+def _case_parsers(sub: Any) -> None:
+    """`forensics case verify|seal|statement|upgrade` (chain of custody of a case)."""
+    case = sub.add_parser("case", help="case directory tools: verify, seal, upgrade")
+    case_sub = case.add_subparsers(dest="case_command", required=True, parser_class=_Parser)
+    cv = case_sub.add_parser(
+        "verify",
+        help="check every row, blob and case.json against the case manifest; name what changed",
+    )
+    cv.add_argument("dir", type=Path)
+    cv.add_argument(
+        "--sealed", action="store_true", help="also check the seal (signature over the digest)"
+    )
+    cv.add_argument("--key", type=Path, help="with --sealed: the signer's public key (PEM)")
+    cv.add_argument("--identity", help="with --sealed: the Sigstore signer identity (SAN)")
+    cv.add_argument("--issuer", help="with --identity: the OIDC issuer URL")
+    cv.add_argument(
+        "--trust-root",
+        type=Path,
+        help="with --identity: trusted_root.json the bundle chains to (default: production)",
+    )
+    cv.add_argument("--format", choices=["text", "json"], default="text")
+    cs = case_sub.add_parser("seal", help="sign the case digest (a key, or a Sigstore bundle)")
+    cs.add_argument("dir", type=Path)
+    how = cs.add_mutually_exclusive_group(required=True)
+    how.add_argument("--key", type=Path, help="ECDSA P-256/P-384 private key (PEM) to sign with")
+    how.add_argument(
+        "--bundle", type=Path, help="Sigstore bundle made by `sigstore sign` over the statement"
+    )
+    how.add_argument(
+        "--keyless", action="store_true", help="(explains how to sign keylessly with sigstore)"
+    )
+    st = case_sub.add_parser(
+        "statement", help="write the digest statement to sign with `sigstore sign`"
+    )
+    st.add_argument("dir", type=Path)
+    st.add_argument("-o", "--output", type=Path, help="write it here instead of stdout")
+    up = case_sub.add_parser(
+        "upgrade", help="seal a case collected before manifests existed (only if you trust it)"
+    )
+    up.add_argument("dir", type=Path)
 
 
 def _extensions() -> list[Callable[[Any], object]]:
@@ -402,24 +441,89 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if fp.status is ProvenanceStatus.VERIFIED else EXIT_FINDINGS
 
 
-def cmd_case_verify(args: argparse.Namespace) -> int:
-    """`forensics case verify DIR`."""
+def cmd_case(args: argparse.Namespace) -> int:
+    """`forensics case verify|seal|statement|upgrade DIR`."""
     from forensics.evidence import EvidenceStore
+    from forensics.evidence import seal as sealing
 
     with EvidenceStore.open(args.dir, create=False) as store:
-        report = store.verify()
-    for digest in report.altered:
-        sys.stdout.write(f"ALTERED  {digest}\n")
-    for digest in report.missing:
-        sys.stdout.write(f"MISSING  {digest}\n")
-    for digest in report.unindexed:
-        sys.stdout.write(f"UNINDEXED {digest}\n")
-    verdict = "intact" if report.ok else "DAMAGED"
+        if args.case_command == "seal":
+            if args.keyless:
+                raise UsageError(sealing.KEYLESS_UNAVAILABLE)
+            if args.key is not None:
+                path = sealing.seal_with_key(store, args.key)
+            else:
+                path = sealing.seal_with_bundle(store, args.bundle)
+            sys.stdout.write(f"{args.dir}: digest {store.case_digest()} sealed in {path}\n")
+            return EXIT_OK
+        if args.case_command == "statement":
+            statement = sealing.case_statement(store)
+            if args.output is None:
+                sys.stdout.write(statement.decode("utf-8"))
+            else:
+                args.output.write_bytes(statement)
+            return EXIT_OK
+        if args.case_command == "upgrade":
+            check = store.upgrade()
+            sys.stdout.write(f"{args.dir}: sealed, digest {check.digest}\n")
+            return EXIT_OK
+        if not args.sealed and (args.key or args.identity):
+            raise UsageError("--key/--identity check a seal: add --sealed")
+        return _case_verify(args, store)
+
+
+def _case_verify(args: argparse.Namespace, store: Any) -> int:
+    """`forensics case verify [--sealed]`: exit 0 intact (and sealed), 1 a failed check."""
+    from forensics.evidence import seal as sealing
+
+    check = store.check()
+    seal: dict[str, str] | None = None
+    if check.ok and args.sealed:
+        try:
+            result = sealing.verify_seal(
+                store,
+                key=args.key,
+                identity=args.identity,
+                issuer=args.issuer,
+                trust_root=args.trust_root,
+            )
+            seal = {"state": "verified", "signer": result.signer}
+        except CaseIntegrityError as exc:  # a failed check, like a tamper: exit 1
+            seal = {"state": "failed", "reason": exc.message, "hint": exc.hint or ""}
+    failed = not check.ok or (seal is not None and seal["state"] != "verified")
+    listed = [c for c in check.changes if c.kind != "uncommitted"]
+    if args.format == "json":
+        from forensics.reports.json_v1 import dumps
+
+        doc: dict[str, Any] = {
+            "case": str(args.dir),
+            "state": check.state,
+            "digest": check.digest,
+            "sealed_digest": check.sealed_digest,
+            "rows": check.rows,
+            "blobs": check.blobs,
+            "changes": [
+                {"kind": c.kind, "subject": c.subject, "detail": c.detail} for c in check.changes
+            ],
+        }
+        if args.sealed:
+            doc["seal"] = seal or {"state": "not checked", "reason": "the case does not verify"}
+        sys.stdout.write(dumps(doc))
+        return EXIT_FINDINGS if failed else EXIT_OK
+    for change in check.changes:
+        sys.stdout.write(f"{change}\n")
+    verdict = "intact" if check.ok else check.state.upper()
     sys.stdout.write(
-        f"{args.dir}: {report.checked} blobs checked, {len(report.altered)} altered, "
-        f"{len(report.missing)} missing: {verdict}\n"
+        f"{args.dir}: {check.rows} rows, {check.blobs} blobs checked, {len(listed)} changes; "
+        f"digest {check.digest}: {verdict}\n"
     )
-    return EXIT_OK if report.ok else EXIT_FINDINGS
+    if seal is not None and seal["state"] == "verified":
+        sys.stdout.write(f"{args.dir}: seal verified, signed by {seal['signer']}\n")
+    elif seal is not None:
+        sys.stdout.write(f"SEAL FAILED        {seal['reason']}\n")
+        if seal["hint"]:
+            sys.stdout.write(f"  hint: {seal['hint']}\n")
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -435,7 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "verify":
             return cmd_verify(args)
         if args.command == "case":
-            return cmd_case_verify(args)
+            return cmd_case(args)
         handler = getattr(args, "func", None)
         if handler is None:
             parser.error(f"unknown command {args.command!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from forensics.cli import main
 from forensics.errors import CaseIntegrityError, EvidenceError
-from forensics.evidence import CaseMeta, EvidenceStore
+from forensics.evidence import NO_ANSWER, CaseMeta, EvidenceStore, is_definitive
 
 T = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 
@@ -88,28 +89,34 @@ def test_verify_reports_altered_and_missing_blobs(
 ) -> None:
     with EvidenceStore.open(tmp_path) as store:
         store.write_meta(CaseMeta(project="demo"))
+        store.begin_collection(T)
         a = store.put_response(
             source="index", url="https://x/a", status=200, headers={}, body=b"AAA", retrieved_at=T
         )
         b = store.put_response(
             source="index", url="https://x/b", status=200, headers={}, body=b"BBB", retrieved_at=T
         )
-        assert store.verify().ok
+        store.finish_collection(T)
+        assert store.check().ok
     assert main(["case", "verify", str(tmp_path)]) == 0
     assert "intact" in capsys.readouterr().out
 
     (tmp_path / "blobs" / a.sha256[:2] / a.sha256).write_bytes(b"AAB")
     (tmp_path / "blobs" / b.sha256[:2] / b.sha256).unlink()
     with EvidenceStore.open(tmp_path) as store:
-        report = store.verify()
-        assert report.altered == [a.sha256] and report.missing == [b.sha256]
+        report = store.check()
+        assert [(c.kind, c.subject) for c in report.changes] == [
+            ("blob-altered", f"blob {a.sha256}"),
+            ("blob-missing", f"blob {b.sha256}"),
+        ]
         with pytest.raises(CaseIntegrityError, match="altered"):
             store.blob(a.sha256)
         with pytest.raises(CaseIntegrityError, match="missing"):
             store.blob(b.sha256)
     assert main(["case", "verify", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert f"ALTERED  {a.sha256}" in out and f"MISSING  {b.sha256}" in out and "DAMAGED" in out
+    assert f"BLOB-ALTERED       blob {a.sha256}" in out
+    assert f"BLOB-MISSING       blob {b.sha256}" in out and "TAMPERED" in out
 
 
 def test_not_a_case_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -122,3 +129,188 @@ def test_not_a_case_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_hostile_digest_is_refused(tmp_path: Path) -> None:
     with EvidenceStore.open(tmp_path) as store, pytest.raises(EvidenceError, match="not a sha256"):
         store.blob("../../etc/passwd")
+
+
+def _put(store: EvidenceStore, status: int, body: bytes, when: datetime) -> None:
+    store.put_response(
+        source="index", url="https://x/a", status=status, headers={}, body=body, retrieved_at=when
+    )
+
+
+@pytest.mark.parametrize("failure", [NO_ANSWER, 403, 408, 425, 429, 500, 502, 503, 504])
+def test_a_failure_never_hides_an_earlier_definitive_answer(tmp_path: Path, failure: int) -> None:
+    with EvidenceStore.open(tmp_path) as store:
+        _put(store, 200, b"good", T)
+        _put(store, failure, b"outage", T + timedelta(hours=1))
+        got = store.latest("https://x/a")
+        assert got is not None and (got.status, got.body()) == (200, b"good")
+        assert not is_definitive(failure)
+
+
+@pytest.mark.parametrize("answer", [200, 301, 404, 410, 400])
+def test_a_newer_definitive_answer_replaces_an_older_one(tmp_path: Path, answer: int) -> None:
+    with EvidenceStore.open(tmp_path) as store:
+        _put(store, 200, b"old", T)
+        _put(store, 503, b"outage", T + timedelta(hours=1))
+        _put(store, answer, b"new", T + timedelta(hours=2))
+        _put(store, NO_ANSWER, b"refused", T + timedelta(hours=3))
+        got = store.latest("https://x/a")
+        assert got is not None and (got.status, got.body()) == (answer, b"new")
+
+
+def test_only_failures_give_the_newest_failure(tmp_path: Path) -> None:
+    with EvidenceStore.open(tmp_path) as store:
+        _put(store, NO_ANSWER, b"refused", T)
+        _put(store, 503, b"busy", T + timedelta(hours=1))
+        got = store.latest("https://x/a")
+        assert got is not None and got.status == 503  # the outage is still reported
+
+
+def test_as_of_cuts_off_later_evidence(tmp_path: Path) -> None:
+    with EvidenceStore.open(tmp_path) as store:
+        _put(store, 200, b"first", T)
+        _put(store, 200, b"second", T + timedelta(days=1))
+        assert store.latest("https://x/a").body() == b"second"  # type: ignore[union-attr]
+        assert store.latest("https://x/a", as_of=T).body() == b"first"  # type: ignore[union-attr]
+        view = store.at(T + timedelta(hours=1))
+        assert view.latest("https://x/a").body() == b"first"  # type: ignore[union-attr]
+        assert [r.body() for r in view.responses()] == [b"first"]
+        assert view.latest("https://x/a", as_of=T - timedelta(seconds=1)) is None
+        assert store.at(None) is store
+        view.close()  # a view never closes its owner's connection
+        assert store.retrieval_span() == (T, T + timedelta(days=1))
+
+
+def test_a_killed_collection_is_incomplete_until_resumed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with EvidenceStore.open(tmp_path) as store:
+        store.write_meta(CaseMeta(project="demo"))
+        store.begin_collection(T)
+        _put(store, 200, b"one", T)
+        store.finish_collection(T)
+        sealed = store.case_digest()
+        assert store.check().ok
+        second = store.begin_collection(T + timedelta(days=1))
+        _put(store, 200, b"two", T + timedelta(days=1))
+        # killed here: no finish_collection
+    with EvidenceStore.open(tmp_path) as store:
+        check = store.check()
+        assert check.state == "incomplete" and check.sealed_digest == sealed
+        assert [c.kind for c in check.changes] == ["incomplete", "uncommitted", "uncommitted"]
+    assert main(["case", "verify", str(tmp_path)]) == 1
+    assert "INCOMPLETE" in capsys.readouterr().out
+    assert main(["investigate", "demo", "--case", str(tmp_path), "--offline"]) == 2
+    err = capsys.readouterr().err
+    assert "does not verify (incomplete)" in err and "resume" in err
+    with EvidenceStore.open(tmp_path) as store:
+        assert store.begin_collection(T + timedelta(days=2)) == second  # resumed
+        store.finish_collection(T + timedelta(days=2))
+        check = store.check()
+        assert check.ok and check.digest != sealed and check.sealed_digest == check.digest
+
+
+def test_killed_between_manifest_and_finish_resumes_cleanly(tmp_path: Path) -> None:
+    """The one window where the manifest is ahead of the index: still `incomplete`."""
+    with EvidenceStore.open(tmp_path) as store:
+        cid = store.begin_collection(T)
+        _put(store, 200, b"one", T)
+        # what finish_collection does before it marks the collection finished
+        store._write_manifest(store.content(finished={cid: "2026-01-02T03:04:06Z"}))
+    with EvidenceStore.open(tmp_path) as store:
+        assert store.check().state == "incomplete"
+        store.begin_collection(T)
+        store.finish_collection(T + timedelta(seconds=1))
+        assert store.check().ok
+
+
+def test_write_meta_reseals_but_never_launders_a_tamper(tmp_path: Path) -> None:
+    import sqlite3
+
+    with EvidenceStore.open(tmp_path) as store:
+        store.write_meta(CaseMeta(project="demo"))
+        store.begin_collection(T)
+        _put(store, 200, b"one", T)
+        store.finish_collection(T)
+        store.write_meta(CaseMeta(project="demo", simulated=True, notes=("lab",)))
+        assert store.check().ok  # metadata written outside a collection is sealed with it
+        with sqlite3.connect(tmp_path / "index.sqlite") as conn:
+            conn.execute("UPDATE responses SET status = 404")
+        with pytest.raises(CaseIntegrityError, match="altered since it was sealed"):
+            store.write_meta(CaseMeta(project="demo"))
+        assert store.read_meta() == CaseMeta(project="demo", simulated=True, notes=("lab",))
+
+
+def test_digest_is_independent_of_case_json_layout_and_outside_files(tmp_path: Path) -> None:
+    with EvidenceStore.open(tmp_path) as store:
+        store.write_meta(CaseMeta(project="demo"))
+        store.begin_collection(T)
+        _put(store, 200, b"one", T)
+        store.finish_collection(T)
+        digest = store.case_digest()
+        (tmp_path / "case.json").write_text(
+            json.dumps(json.loads((tmp_path / "case.json").read_text()))
+        )
+        (tmp_path / "cache").mkdir()
+        (tmp_path / "cache" / "verdicts.sqlite").write_bytes(b"derived")
+        assert store.case_digest() == digest and store.check().ok
+
+
+def test_a_first_collection_killed_before_sealing_is_incomplete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with EvidenceStore.open(tmp_path) as store:
+        store.write_meta(CaseMeta(project="demo"))
+        store.begin_collection(T)
+        _put(store, 200, b"one", T)
+    assert main(["investigate", "demo", "--case", str(tmp_path), "--offline"]) == 2
+    err = capsys.readouterr().err
+    assert "does not verify (incomplete)" in err and "resume" in err
+    with EvidenceStore.open(tmp_path) as store:
+        with pytest.raises(CaseIntegrityError, match="cannot be sealed as it is"):
+            store.upgrade()
+        store.begin_collection(T)
+        store.finish_collection(T)
+        assert store.check().ok
+
+
+def test_case_digest_is_the_rfc6962_root_of_the_leaf_encodings() -> None:
+    from forensics.evidence import CaseContent
+
+    def h(prefix: bytes, *parts: bytes) -> bytes:
+        return hashlib.sha256(prefix + b"".join(parts)).digest()
+
+    content = CaseContent(case_json={"project": "p"}, blobs={"a" * 64: 1, "b" * 64: 2})
+    l0, l1, l2 = (h(b"\x00", leaf) for leaf in content.leaves())
+    assert content.leaves()[0] == b'{"content":{"project":"p"},"kind":"case.json"}'
+    assert content.digest() == h(b"\x01", h(b"\x01", l0, l1), l2).hex()
+    assert (
+        CaseContent(case_json=None).digest()
+        == h(b"\x00", b'{"content":null,"kind":"case.json"}').hex()
+    )
+
+
+def test_a_collection_sealed_while_open_is_partial_and_analysable(tmp_path: Path) -> None:
+    """A collection that ended with requests unanswered (a source down) is sealed as it is:
+    `partial`, accepted by offline analysis (which says so), refused for signing."""
+    with EvidenceStore.open(tmp_path) as store:
+        store.write_meta(CaseMeta(project="demo"))
+        cid = store.begin_collection(T)
+        _put(store, 200, b"one", T)
+        _put(store, NO_ANSWER, b"log unreachable", T)
+        store.checkpoint_collection()
+        check = store.check()
+        assert check.state == "partial" and not check.ok
+        assert [c.kind for c in check.changes] == ["partial"]
+        assert store.require_intact(allow_partial=True) is not None
+        with pytest.raises(CaseIntegrityError, match="does not verify \\(partial\\)"):
+            store.require_intact()
+        assert not store.complete()
+    with EvidenceStore.open(tmp_path) as store:  # killed while resuming: incomplete again
+        assert store.begin_collection(T + timedelta(days=1)) == cid
+        _put(store, 200, b"two", T + timedelta(days=1))
+        assert store.check().state == "incomplete"
+        with pytest.raises(CaseIntegrityError, match="incomplete"):
+            store.require_intact(allow_partial=True)
+        store.finish_collection(T + timedelta(days=1))
+        assert store.check().ok and store.complete()

@@ -10,6 +10,22 @@ Blobs are written to a temporary file in the same directory and renamed into pla
 never leaves a half-written blob under its final name; the index row is committed only after the
 blob exists. A collection is a row in `collections`; an unfinished one is resumed by skipping the
 requests it already answered.
+
+A finished collection seals the case: `manifest.json` (see `manifest.py`) commits to every row,
+blob and case.json, and its root is the *case digest* printed in every report. `check()` compares
+the case with its manifest and names what changed; a collection that was killed leaves the case
+`incomplete` (never silently "intact"), and resuming it seals it.
+
+Reading rules (documented in docs/architecture.md, "The evidence store"):
+
+* `latest(url)` returns the newest *definitive* answer to a request: a transient failure (no
+  answer at all, 403, 408, 425, 429, 5xx) never hides an earlier definitive one (2xx, 3xx,
+  404, 410, other 4xx). Only when no definitive answer exists is the newest failure returned,
+  so the analysis still reports the outage.
+* A store view made by `at(as_of)` ignores every response retrieved after `as_of`: the analysis
+  reads only evidence it could have had at that time.
+* A damaged store (malformed SQLite page, garbage in a row, a truncated or missing blob) raises
+  `EvidenceError`/`CaseIntegrityError` naming the row or blob, never a bare sqlite3/ValueError.
 """
 
 from __future__ import annotations
@@ -19,7 +35,7 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,7 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from forensics.errors import CaseIntegrityError, EvidenceError
-from forensics.models import EvidenceRef, isoformat, parse_time
+from forensics.evidence.manifest import MANIFEST_FILE, CaseContent, Change, canonical_value, compare
+from forensics.models import EvidenceRef, isoformat, parse_time, utc
 
 # Only headers that carry meaning for the analysis are kept: they are part of the evidence,
 # and cookies or tracing ids would make identical collections differ.
@@ -72,6 +89,24 @@ _NO_BODY = hashlib.sha256(b"").hexdigest()
 #: Status recorded for a request that got no HTTP answer at all (connection refused, timeout
 #: after retries); the body holds the error. Offline re-analysis then meets the same outage.
 NO_ANSWER = 0
+
+
+#: Statuses that say nothing final about the resource: the source failed or refused for now.
+#: 403 is here because PyPI's Integrity API answers it when attestations are temporarily
+#: disabled and GitHub when rate-limited: it never means "this does not exist".
+TRANSIENT_STATUSES = frozenset({NO_ANSWER, 403, 408, 425, 429})
+
+
+def is_definitive(status: int) -> bool:
+    """True for an answer that may replace an earlier one (2xx, 3xx, 404, 410, other 4xx)."""
+    return status not in TRANSIENT_STATUSES and not 500 <= status <= 599
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_sha256(text: object) -> bool:
+    return isinstance(text, str) and len(text) == 64 and set(text) <= _HEX
 
 
 def request_key(body: bytes | None) -> str:
@@ -141,28 +176,60 @@ class CaseMeta:
 
 
 @dataclass
-class VerifyReport:
-    """Outcome of `EvidenceStore.verify()`."""
+class CaseCheck:
+    """Outcome of `EvidenceStore.check()`: the case against its manifest."""
 
-    checked: int = 0
-    altered: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    unindexed: list[str] = field(default_factory=list)
+    root: Path
+    digest: str
+    """The digest of the case as it is now."""
+    sealed_digest: str | None
+    """The digest recorded in manifest.json (None without a usable manifest)."""
+    changes: list[Change] = field(default_factory=list)
+    rows: int = 0
+    blobs: int = 0
+
+    @property
+    def state(self) -> str:
+        """`tampered` (anything changed since the seal), else `incomplete` (a collection never
+        finished and holds answers the manifest does not commit to), else `unsealed` (no
+        manifest), else `partial` (sealed as it is, but a collection still has requests without
+        a final answer), else `intact`."""
+        if any(c.tamper for c in self.changes):
+            return "tampered"
+        if any(c.kind in ("incomplete", "uncommitted") for c in self.changes):
+            return "incomplete"  # also a first collection killed before it sealed anything
+        if any(c.kind == "manifest-missing" for c in self.changes):
+            return "unsealed"
+        if self.changes:
+            return "partial"
+        return "intact"
 
     @property
     def ok(self) -> bool:
-        """True when every indexed blob is present and intact."""
-        return not (self.altered or self.missing)
+        """True when the case is exactly what its manifest commits to."""
+        return self.state == "intact"
+
+    def summary(self, limit: int = 6) -> str:
+        """One line naming the first changes (for error messages)."""
+        shown = [str(c) for c in self.changes if c.kind != "uncommitted"][:limit]
+        rest = len(self.changes) - len(shown)
+        text = "; ".join(" ".join(line.split()) for line in shown)
+        return text + (f"; and {rest} more" if rest > 0 else "")
 
 
 class EvidenceStore:
-    """A case directory. Open with `EvidenceStore.open(path)`."""
+    """A case directory. Open with `EvidenceStore.open(path)`; `at(as_of)` gives a read view."""
 
-    def __init__(self, root: Path, conn: sqlite3.Connection) -> None:
-        """Use `open()`; this is the raw constructor."""
+    def __init__(
+        self, root: Path, conn: sqlite3.Connection, *, cutoff: datetime | None = None
+    ) -> None:
+        """Use `open()` or `at()`; this is the raw constructor."""
         self.root = root
         self._conn = conn
         self._collection: int | None = None
+        self.cutoff = cutoff
+        """Responses retrieved after this time are invisible to `latest()` (None: no cut-off)."""
+        self._owner = cutoff is None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -171,8 +238,8 @@ class EvidenceStore:
         """Open (or create) a case directory."""
         path = Path(root)
         index = path / "index.sqlite"
-        if not index.exists():
-            if not create:
+        if not index.is_file():
+            if not create or index.exists():
                 raise EvidenceError(
                     f"{path} is not a case directory (no index.sqlite)",
                     hint="pass the directory given to `forensics investigate --case`",
@@ -180,14 +247,30 @@ class EvidenceStore:
             (path / "blobs").mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(index, isolation_level=None, check_same_thread=False)
-            conn.executescript(_SCHEMA)
+            if create:
+                conn.executescript(_SCHEMA)
+            else:
+                # Opening a case to read it must not change it: a missing table is damage to
+                # report, not something to recreate empty.
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+                missing = {"collections", "responses"} - tables
+                if missing:
+                    conn.close()
+                    raise sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}")
         except sqlite3.DatabaseError as exc:
-            raise EvidenceError(f"cannot open case index {index}: {exc}") from exc
+            raise _damaged(index, exc) from exc
         return cls(path, conn)
 
+    def at(self, as_of: datetime | None) -> EvidenceStore:
+        """A read view of this case that ignores responses retrieved after `as_of`."""
+        if as_of is None:
+            return self
+        return EvidenceStore(self.root, self._conn, cutoff=utc(as_of))
+
     def close(self) -> None:
-        """Close the SQLite connection."""
-        self._conn.close()
+        """Close the SQLite connection (a view made by `at()` leaves it to its owner)."""
+        if self._owner:
+            self._conn.close()
 
     def __enter__(self) -> EvidenceStore:
         """Context manager support."""
@@ -206,39 +289,80 @@ class EvidenceStore:
             return None
         try:
             return CaseMeta.from_json(json.loads(path.read_text("utf-8")))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise EvidenceError(f"{path} is malformed: {exc}") from exc
 
     def write_meta(self, meta: CaseMeta) -> None:
-        """Write case.json atomically."""
+        """Write case.json atomically; outside a collection, re-seal the case with it.
+
+        Re-sealing first checks that nothing else changed since the last seal, so that writing
+        metadata can never launder a tampered index into a fresh manifest.
+        """
+        reseal = self._manifest_path().exists() and not self._unfinished()
+        if reseal:
+            self._refuse_if_tampered(ignore_case_json=True)
         data = json.dumps(meta.to_json(), indent=2, sort_keys=True).encode() + b"\n"
         _atomic_write(self.root / "case.json", data)
+        if reseal:
+            self._write_manifest(self.content())
 
     # -- collections -----------------------------------------------------------------------
 
     def begin_collection(self, now: datetime, note: str = "") -> int:
-        """Resume the latest unfinished collection, or start a new one. Returns its id."""
-        row = self._conn.execute(
+        """Resume the latest unfinished collection, or start a new one. Returns its id.
+
+        Refuses (`CaseIntegrityError`) to collect into a case altered since its last seal: the
+        new collection could never be sealed, so say so before any request is sent.
+        """
+        row = self._one(
             "SELECT id FROM collections WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1"
-        ).fetchone()
+        )
+        self._refuse_if_tampered(open_collection=int(row[0]) if row is not None else None)
         if row is not None:
             self._collection = int(row[0])
         else:
-            cur = self._conn.execute(
+            cur = self._exec(
                 "INSERT INTO collections(started_at, note) VALUES (?, ?)", (isoformat(now), note)
             )
             self._collection = int(cur.lastrowid or 0)
         return self._collection
 
     def finish_collection(self, now: datetime) -> None:
-        """Mark the current collection complete."""
+        """Mark the current collection complete and seal the case (write manifest.json).
+
+        The manifest is written (atomically) *before* the collection is marked finished: a
+        process killed in between leaves a collection that resumes and re-seals, never a
+        finished collection missing from the manifest. Raises `CaseIntegrityError` when the
+        case was altered since its previous seal: the new collection is then left unsealed.
+        """
         if self._collection is None:
             return
-        self._conn.execute(
-            "UPDATE collections SET finished_at = ? WHERE id = ?",
-            (isoformat(now), self._collection),
+        finished = isoformat(now) or ""
+        self._refuse_if_tampered(open_collection=self._collection)
+        content = self.content(finished={self._collection: finished})
+        self._validate_rows()
+        self._write_manifest(content)
+        self._exec(
+            "UPDATE collections SET finished_at = ? WHERE id = ?", (finished, self._collection)
         )
         self._collection = None
+
+    def checkpoint_collection(self) -> None:
+        """Seal what the current collection holds so far, leaving it open to resume.
+
+        For a collection that ended with requests still unanswered (a source down, a deadline
+        hit): the answers it has are committed, the case reads as `partial` (analysable offline,
+        and the report says the collection is incomplete), and re-running resumes it.
+        """
+        if self._collection is None:
+            return
+        self._refuse_if_tampered(open_collection=self._collection)
+        self._validate_rows()
+        self._write_manifest(self.content())
+
+    def complete(self) -> bool:
+        """True when every collection of the case finished."""
+        return not self._unfinished()
 
     def in_current_collection(
         self, url: str, *, method: str = "GET", request_body: bytes | None = None
@@ -246,12 +370,224 @@ class EvidenceStore:
         """The answer this (possibly resumed) collection already has for a request."""
         if self._collection is None:
             return None
-        row = self._conn.execute(
+        row = self._one(
             "SELECT * FROM responses WHERE method=? AND url=? AND request_sha256=? "
             "AND collection_id=? ORDER BY id DESC LIMIT 1",
             (method, url, request_key(request_body), self._collection),
-        ).fetchone()
+        )
         return self._row(row) if row else None
+
+    # -- sealing ---------------------------------------------------------------------------
+
+    def content(self, *, finished: Mapping[int, str] | None = None) -> CaseContent:
+        """The case as it is now, in canonical form (the input of the case digest).
+
+        `finished` overrides `finished_at` of collections about to be marked finished.
+        """
+        out = CaseContent()
+        path = self.root / "case.json"
+        if path.exists():
+            try:
+                out.case_json = canonical_value(json.loads(path.read_bytes()))
+            except (OSError, ValueError, RecursionError) as exc:
+                out.case_json = {"unreadable": f"{type(exc).__name__}: {exc}"}
+        for table, target in (("collections", out.collections), ("responses", out.responses)):
+            cur = self._exec(f"SELECT * FROM {table} ORDER BY id")  # noqa: S608 - fixed names
+            names = [d[0] for d in cur.description]
+            for raw in self._fetchall(cur):
+                row = {n: canonical_value(v) for n, v in zip(names, raw, strict=True)}
+                rid = row.get("id")
+                if not isinstance(rid, int):
+                    raise EvidenceError(f"{table} has a row whose id is {rid!r}")
+                target[rid] = row
+        for rid, when in (finished or {}).items():
+            if rid in out.collections:
+                out.collections[rid]["finished_at"] = when
+        out.blobs = dict(self._blob_files()[0])
+        return out
+
+    def case_digest(self) -> str:
+        """The case digest: RFC 6962 root over every row, blob and case.json (see manifest.py)."""
+        return self.content().digest()
+
+    def check(self) -> CaseCheck:
+        """Compare the case with its manifest and re-hash every blob; name what changed.
+
+        Raises `EvidenceError` when the index itself cannot be read (a damaged SQLite page).
+        """
+        current = self.content()
+        files, stray = self._blob_files()
+        altered: dict[str, str] = {}
+        for name, size in files.items():
+            try:
+                data = self._blob_path(name).read_bytes()
+            except OSError as exc:
+                altered[name] = f"unreadable: {exc.strerror or exc}"
+                continue
+            if hashlib.sha256(data).hexdigest() != name:
+                altered[name] = f"content no longer matches its sha256 ({size} bytes)"
+        result = CaseCheck(self.root, current.digest(), None, rows=len(current.responses))
+        result.blobs = len(files)
+        unfinished = self._unfinished()
+        manifest = self._manifest_path()
+        sealed: CaseContent | None = None
+        if not manifest.exists():
+            result.changes.append(
+                Change(
+                    "manifest-missing",
+                    MANIFEST_FILE,
+                    "the case was collected before cases were sealed, its manifest was "
+                    "deleted, or its first collection never finished",
+                )
+            )
+        else:
+            try:
+                doc = json.loads(manifest.read_bytes())
+                sealed = CaseContent.from_manifest(doc)
+                if sealed.digest() != doc["digest"]:
+                    raise ValueError(
+                        f"its digest field {str(doc['digest'])[:16]}... does not match the "
+                        f"content it lists ({sealed.digest()[:16]}...)"
+                    )
+                result.sealed_digest = str(doc["digest"])
+            except (
+                OSError,
+                ValueError,
+                TypeError,
+                KeyError,
+                AttributeError,
+                RecursionError,
+            ) as exc:
+                result.changes.append(Change("manifest-damaged", MANIFEST_FILE, str(exc)))
+                sealed = None
+        if sealed is not None:
+            result.changes += compare(sealed, current, unfinished=unfinished, altered=altered)
+        else:
+            # Without a manifest, still report what the index itself shows to be broken.
+            result.changes += [
+                Change("incomplete", f"collection {cid}", "never finished") for cid in unfinished
+            ]
+            result.changes += [Change("blob-altered", f"blob {n}", w) for n, w in altered.items()]
+            for rid, row in sorted(current.responses.items()):
+                for key in ("sha256", "request_sha256"):
+                    ref = row.get(key)
+                    if _is_sha256(ref) and ref not in files and ref != _NO_BODY:
+                        result.changes.append(
+                            Change("blob-missing", f"blob {ref}", f"named by responses row {rid}")
+                        )
+        result.changes += [Change("stray-file", f"blobs/{p}", "not a blob name") for p in stray]
+        return result
+
+    def require_intact(self, *, allow_partial: bool = False) -> CaseCheck:
+        """`check()`, raising `CaseIntegrityError` (naming what changed) unless it is intact
+        (or, with `allow_partial`, sealed as a partial collection: the analysis then says so).
+
+        Offline analysis is only as good as the case: a row, blob or case.json changed since the
+        collection sealed it, or a collection that never finished, must stop the analysis rather
+        than yield a clean-looking report.
+        """
+        check = self.check()
+        if check.ok or (allow_partial and check.state == "partial"):
+            return check
+        hints = {
+            "partial": "re-run the same collection command to complete it",
+            "unsealed": "seal a case you trust with `forensics case upgrade DIR`, or re-collect it",
+            "incomplete": "re-run the same collection command to resume and seal it",
+            "tampered": "the case changed after it was sealed: do not trust an analysis of it; "
+            "`forensics case verify DIR` lists every change",
+        }
+        raise CaseIntegrityError(
+            f"case {self.root} does not verify ({check.state}): {check.summary()}",
+            hint=hints.get(check.state),
+        )
+
+    def upgrade(self) -> CaseCheck:
+        """Seal a case collected before manifests existed (or re-seal after checking it).
+
+        Refuses a case whose blobs are altered or missing, whose rows do not parse, or that has
+        an unfinished collection: sealing commits to the content as it is, so it must be sound.
+        """
+        before = self.check()
+        bad = [c for c in before.changes if c.kind != "manifest-missing"]
+        if before.sealed_digest is not None and not bad:
+            return before
+        if bad:
+            problems = CaseCheck(self.root, "", None, bad).summary()
+            raise CaseIntegrityError(
+                f"{self.root} cannot be sealed as it is: {problems}",
+                hint="re-collect the case; sealing would commit to damaged or altered evidence "
+                "(a damaged manifest.json must be removed by hand before upgrading)",
+            )
+        self._validate_rows()
+        self._write_manifest(self.content())
+        return self.check()
+
+    def _write_manifest(self, content: CaseContent) -> None:
+        doc = content.to_manifest()
+        data = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False).encode() + b"\n"
+        _atomic_write(self._manifest_path(), data)
+
+    def _refuse_if_tampered(
+        self, *, open_collection: int | None = None, ignore_case_json: bool = False
+    ) -> None:
+        """Raise unless the case matches its manifest (if it has one) apart from the open
+        collection's own traces (and case.json when `ignore_case_json`)."""
+        if not self._manifest_path().exists():
+            return
+        check = self.check()
+        bad = [
+            c
+            for c in check.changes
+            if c.tamper and not (ignore_case_json and c.kind.startswith("case-json"))
+        ]
+        if open_collection is None:
+            bad += [c for c in check.changes if c.kind == "incomplete"]
+        if bad:
+            raise CaseIntegrityError(
+                f"{self.root} was altered since it was sealed: "
+                f"{CaseCheck(self.root, '', None, bad).summary()}",
+                hint="run `forensics case verify` on it; collect into a fresh --case directory",
+            )
+
+    def _validate_rows(self) -> None:
+        """Every response row must read back (a seal must not commit to garbage)."""
+        for row in self._fetchall(self._exec("SELECT * FROM responses ORDER BY id")):
+            self._row(row)
+
+    def _unfinished(self) -> list[int]:
+        rows = self._fetchall(
+            self._exec("SELECT id FROM collections WHERE finished_at IS NULL ORDER BY id")
+        )
+        return [int(r[0]) for r in rows]
+
+    def _manifest_path(self) -> Path:
+        return self.root / MANIFEST_FILE
+
+    def _blob_files(self) -> tuple[dict[str, int], list[str]]:
+        """Blob files present (name -> size) and stray paths under blobs/ (temporary files of
+        an interrupted atomic write are neither: they never carry a final name)."""
+        files: dict[str, int] = {}
+        stray: list[str] = []
+        base = self.root / "blobs"
+        if not base.is_dir():
+            return files, stray
+        for path in sorted(base.rglob("*")):
+            rel = path.relative_to(base).as_posix()
+            if path.is_dir() and len(path.parts) - len(base.parts) == 1:
+                continue
+            if path.name.startswith(".") and path.name.endswith(".tmp"):
+                continue
+            parts = rel.split("/")
+            if (
+                len(parts) == 2
+                and _is_sha256(parts[1])
+                and parts[0] == parts[1][:2]
+                and path.is_file()
+            ):
+                files[parts[1]] = path.stat().st_size
+            else:
+                stray.append(rel)
+        return files, stray
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -299,7 +635,7 @@ class EvidenceStore:
         collection = self._collection
         if collection is None:
             collection = self.begin_collection(retrieved_at, note="implicit")
-        cur = self._conn.execute(
+        cur = self._exec(
             "INSERT INTO responses(collection_id, source, method, url, request_sha256, status,"
             " headers, sha256, size, retrieved_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
@@ -315,39 +651,66 @@ class EvidenceStore:
                 isoformat(retrieved_at),
             ),
         )
-        row = self._conn.execute(
-            "SELECT * FROM responses WHERE id = ?", (cur.lastrowid,)
-        ).fetchone()
+        row = self._one("SELECT * FROM responses WHERE id = ?", (cur.lastrowid,))
+        assert row is not None  # just inserted
         return self._row(row)
 
     # -- reading ---------------------------------------------------------------------------
 
     def latest(
-        self, url: str, *, method: str = "GET", request_body: bytes | None = None
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        request_body: bytes | None = None,
+        as_of: datetime | None = None,
     ) -> StoredResponse | None:
-        """The most recent stored response to a request, or None."""
-        row = self._conn.execute(
-            "SELECT * FROM responses WHERE method=? AND url=? AND request_sha256=? "
-            "ORDER BY retrieved_at DESC, id DESC LIMIT 1",
-            (method, url, request_key(request_body)),
-        ).fetchone()
-        return self._row(row) if row else None
+        """The answer to a request as the case knew it at `as_of` (and at this view's cut-off).
+
+        The newest definitive answer wins; a transient failure (`is_definitive` false) is
+        returned only when no definitive answer was retrieved by then. Ties in retrieval time go
+        to the later row.
+        """
+        cutoff = self.cutoff
+        if as_of is not None:
+            cutoff = utc(as_of) if cutoff is None else min(cutoff, utc(as_of))
+        rows = self._fetchall(
+            self._exec(
+                "SELECT * FROM responses WHERE method=? AND url=? AND request_sha256=? ORDER BY id",
+                (method, url, request_key(request_body)),
+            )
+        )
+        seen = [self._row(r) for r in rows]
+        if cutoff is not None:
+            seen = [r for r in seen if r.retrieved_at <= cutoff]
+        if not seen:
+            return None
+        definitive = [r for r in seen if is_definitive(r.status)]
+        return max(definitive or seen, key=lambda r: (r.retrieved_at, r.id))
 
     def responses(self, source: str | None = None) -> Iterator[StoredResponse]:
-        """Every stored response (optionally of one source), oldest first."""
+        """Every stored response (optionally of one source) visible in this view, oldest first."""
         if source is None:
-            rows = self._conn.execute("SELECT * FROM responses ORDER BY id")
+            cur = self._exec("SELECT * FROM responses ORDER BY id")
         else:
-            rows = self._conn.execute(
-                "SELECT * FROM responses WHERE source = ? ORDER BY id", (source,)
-            )
-        for row in rows.fetchall():
-            yield self._row(row)
+            cur = self._exec("SELECT * FROM responses WHERE source = ? ORDER BY id", (source,))
+        for row in self._fetchall(cur):
+            resp = self._row(row)
+            if self.cutoff is None or resp.retrieved_at <= self.cutoff:
+                yield resp
+
+    def retrieval_span(self) -> tuple[datetime, datetime] | None:
+        """First and last retrieval time in the case (None when it holds no response)."""
+        times = [
+            self._time(int(r[0]), r[1])
+            for r in self._fetchall(self._exec("SELECT id, retrieved_at FROM responses"))
+        ]
+        return (min(times), max(times)) if times else None
 
     def last_retrieval(self) -> datetime | None:
         """The latest retrieval time in the case: the default `as_of` of an analysis."""
-        row = self._conn.execute("SELECT MAX(retrieved_at) FROM responses").fetchone()
-        return parse_time(row[0]) if row and row[0] else None
+        span = self.retrieval_span()
+        return span[1] if span else None
 
     def blob(self, digest: str) -> bytes:
         """Read a blob and check it still hashes to its name."""
@@ -359,6 +722,11 @@ class EvidenceStore:
                 f"blob {digest} is missing from {self.root}",
                 hint="run `forensics case verify` and re-collect the case",
             ) from exc
+        except OSError as exc:
+            raise CaseIntegrityError(
+                f"blob {digest} in {self.root} cannot be read: {exc.strerror or exc}",
+                hint="run `forensics case verify` and re-collect the case",
+            ) from exc
         if hashlib.sha256(data).hexdigest() != digest:
             raise CaseIntegrityError(
                 f"blob {digest} was altered: its content no longer matches its sha256",
@@ -366,36 +734,75 @@ class EvidenceStore:
             )
         return data
 
-    def verify(self) -> VerifyReport:
-        """Check every indexed blob; list altered, missing and unindexed blobs."""
-        report = VerifyReport()
-        wanted = {r[0] for r in self._conn.execute("SELECT DISTINCT sha256 FROM responses")}
-        wanted |= {
-            r[0] for r in self._conn.execute("SELECT DISTINCT request_sha256 FROM responses")
-        }
-        wanted.discard(_NO_BODY)
-        for digest in sorted(wanted):
-            path = self._blob_path(digest)
-            report.checked += 1
-            if not path.exists():
-                report.missing.append(digest)
-            elif hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-                report.altered.append(digest)
-        blobs = self.root / "blobs"
-        if blobs.exists():
-            for path in sorted(blobs.glob("*/*")):
-                if path.name not in wanted and path.name != _NO_BODY and ".tmp" not in path.name:
-                    report.unindexed.append(path.name)
-        return report
-
     # -- internals -------------------------------------------------------------------------
 
+    def _exec(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(self.root / "index.sqlite", exc) from exc
+
+    def _fetchall(self, cur: sqlite3.Cursor) -> list[tuple[Any, ...]]:
+        try:
+            return cur.fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(self.root / "index.sqlite", exc) from exc
+
+    def _one(self, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
+        rows = self._fetchall(self._exec(sql, params))
+        return rows[0] if rows else None
+
     def _blob_path(self, digest: str) -> Path:
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        if not _is_sha256(digest):
             raise EvidenceError(f"not a sha256 hex digest: {digest!r}")
         return self.root / "blobs" / digest[:2] / digest
 
+    def _time(self, rid: int, value: object) -> datetime:
+        try:
+            if not isinstance(value, str):
+                raise TypeError(f"a {type(value).__name__}")
+            return parse_time(value)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise CaseIntegrityError(
+                f"responses row {rid} of {self.root / 'index.sqlite'} has a malformed "
+                f"retrieved_at {value!r:.60}: {exc}",
+                hint="the index was edited by hand or damaged; run `forensics case verify`",
+            ) from exc
+
     def _row(self, row: tuple[Any, ...]) -> StoredResponse:
+        rid = row[0]
+        where = f"responses row {rid!r} of {self.root / 'index.sqlite'}"
+        hint = "the index was edited by hand or damaged; run `forensics case verify`"
+        try:
+            headers = json.loads(row[7])
+        except (TypeError, ValueError) as exc:
+            raise CaseIntegrityError(
+                f"{where} has malformed headers {row[7]!r:.60}: {exc}", hint=hint
+            ) from exc
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            raise CaseIntegrityError(
+                f"{where} has headers that are not a string mapping: {row[7]!r:.60}", hint=hint
+            )
+        for index, name, kind in (
+            (0, "id", int),
+            (1, "collection_id", int),
+            (2, "source", str),
+            (3, "method", str),
+            (4, "url", str),
+            (6, "status", int),
+            (9, "size", int),
+        ):
+            if not isinstance(row[index], kind) or isinstance(row[index], bool):
+                raise CaseIntegrityError(
+                    f"{where} has a malformed {name} {row[index]!r:.60}", hint=hint
+                )
+        for index, name in ((5, "request_sha256"), (8, "sha256")):
+            if not _is_sha256(row[index]):
+                raise CaseIntegrityError(
+                    f"{where} has a malformed {name} {row[index]!r:.80}", hint=hint
+                )
         return StoredResponse(
             store=self,
             id=row[0],
@@ -405,11 +812,19 @@ class EvidenceStore:
             url=row[4],
             request_sha256=row[5],
             status=row[6],
-            headers=json.loads(row[7]),
+            headers=headers,
             sha256=row[8],
             size=row[9],
-            retrieved_at=parse_time(row[10]),
+            retrieved_at=self._time(rid, row[10]),
         )
+
+
+def _damaged(index: Path, exc: sqlite3.DatabaseError) -> EvidenceError:
+    return EvidenceError(
+        f"the case index {index} is damaged or not a case index: {exc}",
+        hint="restore the case from its original copy (check it with `forensics case verify`); "
+        "a damaged index cannot be trusted",
+    )
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

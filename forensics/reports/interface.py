@@ -25,6 +25,9 @@ def source_location(src: Mapping[str, Any]) -> str:
     for key in ("base_url", "origin", "url"):
         if src.get(key):
             return str(src[key])
+    if src.get("digest"):  # the case itself: its digest over every row, blob and case.json
+        partial = " (collection incomplete)" if src.get("complete") is False else ""
+        return f"digest {src['digest']}{partial}"
     if src.get("verifier"):
         root = str(src.get("trust_root_sha256", ""))[:12]
         return f"verifier {src['verifier']}" + (f", trusted root sha256 {root}…" if root else "")
