@@ -36,7 +36,7 @@ from forensics.provenance.verify import ProvenanceVerifier
 from forensics.rekor.client import RecordedRekor
 from forensics.rekor.recover import RekorView, embedded_index, gather, reconcile, rekor_inputs
 from forensics.rekor.verify import LogKeys
-from forensics.timeline import LogCheck, ReportedRelease, Timeline, build_timeline
+from forensics.timeline import ReportedRelease, Timeline, build_timeline
 from forensics.trust import TrustMaterial
 
 if TYPE_CHECKING:
@@ -388,10 +388,7 @@ def analyze(
         versions=snapshot.versions,
         recovered=rekor.recovered if rekor else (),
         reported=reported,
-        log_checks=[
-            LogCheck(c.filename, c.version, c.log_index, c.differences, c.verification, c.evidence)
-            for c in (rekor.crosschecks if rekor else ())
-        ],
+        log_checks=rekor.crosschecks if rekor else (),
         log_inconsistent=rekor.inconsistent if rekor else (),
         github=ev.github,
         project_info=snapshot.info,

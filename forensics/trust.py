@@ -31,6 +31,7 @@ from sigstore.verify import Verifier
 
 from forensics.errors import InputError
 from forensics.primitives import LogKeys, UntrustedDataError, ValidityWindow, loads
+from forensics.primitives.untrusted import pydantic_summary
 
 if TYPE_CHECKING:
     from forensics.provenance.verify import ProvenanceVerifier
@@ -150,7 +151,7 @@ class TrustMaterial:
             Verifier(trusted_root=root)  # rejects a root without transparency logs
         except pydantic.ValidationError as exc:
             raise InputError(
-                f"{self.label} is not a valid trusted root: {_pydantic_summary(exc)}",
+                f"{self.label} is not a valid trusted root: {pydantic_summary(exc)}",
                 hint=_ROOT_HINT,
             ) from exc
         except (sigstore.errors.Error, ValueError, RecursionError) as exc:
@@ -243,14 +244,3 @@ def _sct_log_ids(cert: x509.Certificate) -> list[bytes]:
     except (x509.ExtensionNotFound, ValueError):
         return []
     return [sct.log_id for sct in scts]
-
-
-def _pydantic_summary(exc: pydantic.ValidationError, limit: int = 3) -> str:
-    parts = []
-    for err in exc.errors()[:limit]:
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
-        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
-    more = exc.error_count() - limit
-    if more > 0:
-        parts.append(f"and {more} more error(s)")
-    return "; ".join(parts)

@@ -40,7 +40,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.utils import canonicalize_name
 
 from forensics.errors import InputError, ScenarioError, UsageError
-from forensics.models import isoformat, parse_time
+from forensics.models import isoformat
 from forensics_lab.build import build_world
 from forensics_lab.scenario import (
     Expectation,
@@ -54,7 +54,7 @@ from forensics_lab.scenario import (
     Release,
     Scenario,
 )
-from forensics_lab.serve import SIMPLE_JSON, FaultPlan, LabServer, Reply, _json, negotiate
+from forensics_lab.serve import SIMPLE_JSON, LabServer, Reply, _json, negotiate, serve_options
 from forensics_lab.trust import LabTrust
 
 FLEET_SCHEMA = "forensics_lab.fleet/v1"
@@ -414,21 +414,7 @@ class FleetLabServer(LabServer):
 
 def run_fleet_serve(args: argparse.Namespace) -> int:
     """`forensics lab serve FLEET_DIR`: serve every project of a lab fleet until Ctrl-C."""
-    try:
-        as_of = parse_time(args.as_of) if args.as_of else None
-    except ValueError as exc:
-        raise UsageError(f"--as-of {args.as_of!r} is not an ISO 8601 time: {exc}") from exc
-    faults = FaultPlan(
-        seed=args.seed,
-        path_prefix=args.fault_path,
-        latency_ms=args.latency,
-        jitter_ms=args.jitter,
-        error_rate=args.fail_rate,
-        throttle_rate=args.throttle_rate,
-        retry_after=args.retry_after,
-        truncate_rate=args.truncate_rate,
-        reset_rate=args.reset_rate,
-    )
+    as_of, faults = serve_options(args)
     server = FleetLabServer(
         args.target,
         host=args.host,

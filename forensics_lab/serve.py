@@ -1069,9 +1069,8 @@ def _build_from_scenario(path: Path, out: Path) -> None:
     build.build_world(scenario.load_scenario(path), out)
 
 
-def run_serve(args: argparse.Namespace, *, ready: Callable[[LabServer], None] | None = None) -> int:
-    """Serve until interrupted; `ready` (tests) is called once listening instead of blocking."""
-    target = Path(args.target)
+def serve_options(args: argparse.Namespace) -> tuple[datetime | None, FaultPlan]:
+    """The `--as-of` time and the fault knobs of `forensics lab serve` (worlds and fleets)."""
     try:
         as_of = parse_time(args.as_of) if args.as_of else None
     except ValueError as exc:
@@ -1087,6 +1086,13 @@ def run_serve(args: argparse.Namespace, *, ready: Callable[[LabServer], None] | 
         truncate_rate=args.truncate_rate,
         reset_rate=args.reset_rate,
     )
+    return as_of, faults
+
+
+def run_serve(args: argparse.Namespace, *, ready: Callable[[LabServer], None] | None = None) -> int:
+    """Serve until interrupted; `ready` (tests) is called once listening instead of blocking."""
+    target = Path(args.target)
+    as_of, faults = serve_options(args)
     with tempfile.TemporaryDirectory(prefix="forensics-world-") as tmp:
         if target.is_dir():
             world_dir = target

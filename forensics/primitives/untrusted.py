@@ -14,6 +14,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pydantic
+
 from forensics.errors import InputError
 from forensics.models import isoformat, parse_time
 
@@ -116,3 +118,15 @@ def time_in_range(text: str) -> datetime:
             f"({isoformat(EARLIEST)} to {isoformat(LATEST)})"
         )
     return when
+
+
+def pydantic_summary(exc: pydantic.ValidationError, limit: int = 3) -> str:
+    """The first `limit` errors of a pydantic validation failure, as one readable line."""
+    parts = []
+    for err in exc.errors()[:limit]:
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    more = exc.error_count() - limit
+    if more > 0:
+        parts.append(f"and {more} more error(s)")
+    return "; ".join(parts)

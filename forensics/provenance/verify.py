@@ -72,6 +72,7 @@ from forensics.primitives import (
     extract_claims,
     loads,
 )
+from forensics.primitives.untrusted import pydantic_summary
 from forensics.rekor.entry import MalformedEntry, RekorEntry
 from forensics.trust import TrustMaterial
 
@@ -103,17 +104,6 @@ def _shown(value: object) -> str:
     """repr() of untrusted text, bounded: control characters and separators stay visible."""
     text = repr(value)
     return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "…"
-
-
-def _pydantic_summary(exc: pydantic.ValidationError, limit: int = 3) -> str:
-    parts = []
-    for err in exc.errors()[:limit]:
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
-        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
-    more = exc.error_count() - limit
-    if more > 0:
-        parts.append(f"and {more} more error(s)")
-    return "; ".join(parts)
 
 
 def _type_name(value: object) -> str:
@@ -267,7 +257,7 @@ def _check_publisher(raw: object) -> _PublisherCheck:
                     f"pypi-attestations {PYPI_ATTESTATIONS_VERSION}"
                 ),
             )
-        return _PublisherCheck(fact, invalid=f"publisher is malformed: {_pydantic_summary(exc)}")
+        return _PublisherCheck(fact, invalid=f"publisher is malformed: {pydantic_summary(exc)}")
     return _PublisherCheck(fact, model=model)
 
 
@@ -656,7 +646,7 @@ class ProvenanceVerifier:
         try:
             att = Attestation.model_validate(dict(raw))
         except pydantic.ValidationError as exc:
-            return failed(f"attestation is malformed: {_pydantic_summary(exc)}")
+            return failed(f"attestation is malformed: {pydantic_summary(exc)}")
 
         stmt = _check_statement(att.envelope.statement, filename, sha256)
         entries: list[tuple[int, LogEntry]] = []

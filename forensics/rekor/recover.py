@@ -39,7 +39,7 @@ from forensics.rekor.verify import (
     verify_consistency_proof,
     verify_entry,
 )
-from forensics.timeline import RecoveredEntry
+from forensics.timeline import LogCheck, RecoveredEntry
 from forensics.versions import version_from_ref
 
 
@@ -470,25 +470,12 @@ def _ask_consistency(
 
 
 @dataclass(frozen=True)
-class CrossCheck:
-    """The log's copy of an entry embedded in PyPI provenance, compared and re-verified."""
-
-    filename: str
-    version: str
-    log_index: int
-    differences: tuple[str, ...]
-    verification: str
-    """'' when the served entry verified independently, else the failed checks."""
-    evidence: tuple[EvidenceRef, ...]
-
-
-@dataclass(frozen=True)
 class RekorView:
     """Everything the analysis learned from the log."""
 
     base_url: str
     recovered: tuple[RecoveredEntry, ...]
-    crosschecks: tuple[CrossCheck, ...]
+    crosschecks: tuple[LogCheck, ...]
     problems: tuple[str, ...]
     inconsistent: tuple[str, ...] = ()
     """Why the log's head is not consistent with a checkpoint embedded in the provenance."""
@@ -550,7 +537,7 @@ def reconcile(
     if embedded is None:
         embedded = embedded_index(store, served)
     by_digest = {sha: (fn, ver) for fn, (ver, sha, _fp) in served.items()}
-    crosschecks: list[CrossCheck] = []
+    crosschecks: list[LogCheck] = []
     recovered: list[RecoveredEntry] = []
     problems = list(g.problems)
     offsets = g.log_info.shard_offsets() if g.log_info is not None else None
@@ -569,7 +556,7 @@ def reconcile(
             served_name, served_version, copy = embedded[uuid]
             diffs = compare_entries(copy, entry)
             crosschecks.append(
-                CrossCheck(
+                LogCheck(
                     served_name,
                     served_version,
                     entry.log_index,
