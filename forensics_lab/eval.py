@@ -182,8 +182,9 @@ def summary(scores: Sequence[ScenarioScore]) -> dict[str, Any]:
 
 def summary_line(total: dict[str, Any]) -> str:
     """`must-flag recall 41/42 (97.6 %), false alarms ≥ medium on clean: 0`."""
+    recall = f"{100 * total['recall']:.1f} %" if total["must_flag"] else "n/a: nothing to flag"
     return (
-        f"must-flag recall {total['hits']}/{total['must_flag']} ({100 * total['recall']:.1f} %), "
+        f"must-flag recall {total['hits']}/{total['must_flag']} ({recall}), "
         f"false alarms ≥ medium on clean: {total['false_alarm_releases']} "
         f"(of {total['clean_releases']} clean releases; {total['false_alarm_findings']} findings)"
         + (f"; {total['errors']} scenario(s) failed to build" if total["errors"] else "")
@@ -241,7 +242,8 @@ def resolve(targets: Sequence[str]) -> list[Path]:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    """The CLI entry: exit 0 when it ran (the figures are the result), 2 on bad input."""
+    """The CLI entry: exit 0 when every scenario was scored (the figures are the result); 2 on
+    bad input, including a scenario that could not be built (its figures would be missing)."""
     scores = evaluate(resolve(args.scenarios))
     if args.json:
         for s in scores:
@@ -251,6 +253,10 @@ def run_eval(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(total, sort_keys=True) + "\n")
     else:
         sys.stdout.write(render_text(scores))
+    if any(s.error for s in scores):
+        failed = ", ".join(s.name for s in scores if s.error)
+        sys.stderr.write(f"error[scenario]: not scored, could not be built: {failed}\n")
+        return 2
     return 0
 
 

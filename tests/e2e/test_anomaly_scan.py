@@ -95,3 +95,14 @@ def test_eval_cli_on_a_scenario_outside_the_repo_prints_json_lines(
 
 def test_eval_cli_bad_input_exits_2(tmp_path: Path) -> None:
     assert main(["eval", str(tmp_path / "nope.toml")]) == 2
+
+
+def test_eval_cli_a_scenario_that_does_not_build_is_not_scored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("x = [\n", encoding="utf-8")
+    assert main(["eval", str(broken)]) == 2
+    out, err = capsys.readouterr()
+    assert "broken.toml:1" in out and "could not be built: broken" in err
+    assert "n/a: nothing to flag" in out
