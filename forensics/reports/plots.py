@@ -53,7 +53,7 @@ _LANE_Y = {name: len(LANES) - 1 - i for i, name in enumerate(LANES)}
 
 #: kind -> (lane, offset inside the lane, marker, colour, legend label)
 _KINDS: dict[str, tuple[str, float, str, str, str]] = {
-    "commit": ("source", 0.18, "o", "#1f77b4", "commit"),
+    "commit": ("source", 0.18, "h", "#8c564b", "commit"),
     "tag": ("source", 0.0, "^", "#17becf", "tag"),
     "workflow_run": ("source", -0.18, "s", "#9467bd", "workflow run"),
     "certificate_issued": ("signing", 0.18, "|", "#8c564b", "certificate issued"),

@@ -50,6 +50,8 @@ EVENT_MEANINGS: Mapping[str, str] = {
     "log_integrated": "attestation integrated into the transparency log",
     "log_integrated_unlisted": "log entry with the project's identity, for no file on the index",
     "reported": "release published, according to an outside report (intel)",
+    "commit": "release commit authored (author date, as the source host reports it)",
+    "workflow_run": "workflow run created (as the source host reports it)",
 }
 
 
@@ -687,6 +689,7 @@ def _events(
                     )
         for rec in rel.recovered:
             events.extend(_recovered_event(rec, rel.version))
+        events.extend(_source_events(rel))
         events.extend(
             TimelineEvent(
                 rep.time,
@@ -703,6 +706,39 @@ def _events(
     for rec in orphans:
         events.extend(_recovered_event(rec, None))
     return tuple(sorted(events))
+
+
+def _source_events(rel: ReleaseView) -> list[TimelineEvent]:
+    """The release commit and its workflow runs, on the source host's clock. An author date is
+    whatever the committer's machine said (it can be set freely), so it is drawn, never trusted."""
+    out: list[TimelineEvent] = []
+    commit = rel.source.commit
+    if commit is not None and commit.date is not None:
+        out.append(
+            TimelineEvent(
+                commit.date,
+                "commit",
+                rel.version,
+                None,
+                f"commit:{commit.repo}@{commit.sha}",
+                f"release commit {commit.sha[:12]} by {commit.author or 'an unknown author'}",
+                (commit.evidence,),
+            )
+        )
+    out.extend(
+        TimelineEvent(
+            run.created_at,
+            "workflow_run",
+            rel.version,
+            None,
+            f"run:{run.repo}/{run.id}",
+            f"workflow run {run.id} ({run.event or '?'} by {run.actor or '?'}, {run.path or '?'})",
+            (run.evidence,),
+        )
+        for run in rel.source.runs
+        if run.created_at is not None
+    )
+    return out
 
 
 def _recovered_event(rec: RecoveredEntry, version: str | None) -> list[TimelineEvent]:
