@@ -26,7 +26,7 @@ import enum
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -458,6 +458,19 @@ def check_coverage(
                     )
                     break
         checks.append(CheckCoverage(cid, status, cause, requires))
+    if sources.get("case", {}).get("complete") is False:
+        # Some requests of the collection got no final answer: every check worked on part of
+        # the evidence, so none may count as having run fully (a gate must not pass on it).
+        partial = (
+            "the case's collection is incomplete: some requests got no final answer "
+            "(re-run the same collection to resume it)"
+        )
+        checks = [
+            replace(c, status=CheckStatus.PARTIAL, cause=partial)
+            if c.status is CheckStatus.RAN
+            else c
+            for c in checks
+        ]
     grouped: dict[tuple[str, CheckStatus], list[str]] = defaultdict(list)
     for c in checks:
         if c.status is not CheckStatus.RAN:

@@ -347,3 +347,16 @@ def test_a_project_without_releases_renders_in_every_format(fmt: Format) -> None
         warnings.simplefilter("error")
         out = renderer_for(fmt).render(inv)
     assert fmt in (Format.TIMESKETCH,) or out
+
+
+def test_an_incomplete_collection_makes_every_check_partial_and_fails_the_gate(
+    ultralytics: Investigation,
+) -> None:
+    sources = {**ultralytics.sources, "case": {**ultralytics.sources["case"], "complete": False}}
+    inv = replace(ultralytics, sources=sources, findings=())
+    cov = assess(inv).coverage
+    assert not cov.complete and cov.ran == ()
+    assert any("collection is incomplete" in line for line in cov.headlines())
+    assert cov.missing_for(Severity.LOW)
+    text = renderer_for(Format.TEXT, width=120).render(inv).splitlines()[:12]
+    assert any("collection is incomplete" in line for line in text)
