@@ -181,7 +181,16 @@ def history(
     the project's when the line has fewer than `minimum`. `releases` should be `comparable()`."""
     target = releases[index]
     line = release_line(target.version)
-    same = [r for r in releases[:index] if release_line(r.version) == line]
+    # Walk back from the release and stop once `window` same-line releases are found: the same
+    # answer as filtering every earlier release, without the O(n²) scan over long histories.
+    same: list[ReleaseView] = []
+    enough = max(window, minimum)
+    for i in range(index - 1, -1, -1):
+        if release_line(releases[i].version) == line:
+            same.append(releases[i])
+            if len(same) >= enough:
+                break
+    same.reverse()
     if len(same) >= minimum:
         return History(tuple(same[-window:]), f"line {line}")
     return History(tuple(releases[:index][-window:]), "project")
