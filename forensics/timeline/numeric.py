@@ -10,6 +10,7 @@ effect size (a multiple of the history's extreme), never a percentile alone.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import math
@@ -174,32 +175,44 @@ class History:
         return len(self.releases) >= MIN_HISTORY
 
 
+# The detectors ask `history` and `later_in_line` for every release of a history in turn; the
+# positions of each line's releases are computed once per history (identity of the sequence and its
+# length: the detectors never mutate it) instead of scanning every earlier release each time,
+# which was O(n²) on long histories. One entry, replaced atomically, so threads may share it.
+_POSITIONS: tuple[Sequence[ReleaseView], int, dict[str, list[int]]] | None = None
+
+
+def _line_positions(releases: Sequence[ReleaseView]) -> dict[str, list[int]]:
+    """Release line -> ascending indexes of its releases in `releases`."""
+    global _POSITIONS
+    cached = _POSITIONS
+    if cached is not None and cached[0] is releases and cached[1] == len(releases):
+        return cached[2]
+    positions: dict[str, list[int]] = {}
+    for i, r in enumerate(releases):
+        positions.setdefault(release_line(r.version), []).append(i)
+    _POSITIONS = (releases, len(releases), positions)
+    return positions
+
+
 def history(
     releases: Sequence[ReleaseView], index: int, *, window: int = WINDOW, minimum: int = MIN_HISTORY
 ) -> History:
     """The (at most `window`) latest releases before `releases[index]` of the same release line;
     the project's when the line has fewer than `minimum`. `releases` should be `comparable()`."""
-    target = releases[index]
-    line = release_line(target.version)
-    # Walk back from the release and stop once `window` same-line releases are found: the same
-    # answer as filtering every earlier release, without the O(n²) scan over long histories.
-    same: list[ReleaseView] = []
-    enough = max(window, minimum)
-    for i in range(index - 1, -1, -1):
-        if release_line(releases[i].version) == line:
-            same.append(releases[i])
-            if len(same) >= enough:
-                break
-    same.reverse()
-    if len(same) >= minimum:
-        return History(tuple(same[-window:]), f"line {line}")
+    line = release_line(releases[index].version)
+    positions = _line_positions(releases)[line]
+    earlier = bisect.bisect_left(positions, index)  # same-line releases before `index`
+    if earlier >= minimum:
+        chosen = positions[:earlier][-window:]  # the same slice as on the filtered releases
+        return History(tuple(releases[k] for k in chosen), f"line {line}")
     return History(tuple(releases[:index][-window:]), "project")
 
 
 def later_in_line(releases: Sequence[ReleaseView], index: int) -> list[ReleaseView]:
     """Releases after `releases[index]` in the same line (to tell a one-off from a new normal)."""
-    line = release_line(releases[index].version)
-    return [r for r in releases[index + 1 :] if release_line(r.version) == line]
+    positions = _line_positions(releases)[release_line(releases[index].version)]
+    return [releases[i] for i in positions[bisect.bisect_right(positions, index) :]]
 
 
 #: A change is a new normal once it has held for releases spanning at least this long.
