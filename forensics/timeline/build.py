@@ -344,6 +344,10 @@ def build_timeline(
     rep_by_version: dict[str, list[ReportedRelease]] = defaultdict(list)
     for rep in reported:
         rep_by_version[rep.version].append(rep)
+    # Grouped once, in their order (filtering every check for every release was O(n²)).
+    checks_by_version: dict[str | None, list[LogCheck]] = defaultdict(list)
+    for check in log_checks:
+        checks_by_version[check.version].append(check)
     deleted_versions = {
         v for v in (*rec_by_version, *rep_by_version) if v is not None and v not in by_version
     }
@@ -399,7 +403,7 @@ def build_timeline(
                 channel=_channel(views, recovered_here, pep740),
                 line=release_line(version),
                 source=_source_facts(version, claim_sets, github),
-                log_checks=tuple(c for c in log_checks if c.version == version),
+                log_checks=tuple(checks_by_version.get(version, ())),
             )
         )
         if result.publishers and ReleaseState.INCONSISTENT not in result.states:
