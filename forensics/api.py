@@ -324,13 +324,21 @@ def investigate(
         root = Path(case) if case is not None else Path(tmp)
         with EvidenceStore.open(root, create=not offline) as store:
             if offline:
-                store.require_intact(allow_partial=True)  # never a changed or killed case
+                # never a changed or killed case; the check's digest is the one the report prints
+                intact = store.require_intact(allow_partial=True)
                 meta = store.read_meta()
                 if meta is None:
                     raise EvidenceError(f"{root} has no case.json; collect it first")
                 if meta.project != project and _norm(meta.project) != _norm(project):
                     raise UsageError(f"case {root} is about {meta.project!r}, not {project!r}")
-                return analyze(store, as_of=as_of, trust=trust, reverify=reverify, workers=workers)
+                return analyze(
+                    store,
+                    as_of=as_of,
+                    trust=trust,
+                    reverify=reverify,
+                    workers=workers,
+                    case_digest=intact.digest,
+                )
             assert trust is not None  # online runs always pin a root above
             # One verdict source for the whole run: collection needs the verdicts too, and each
             # provenance object is verified once.

@@ -426,7 +426,8 @@ class EvidenceStore:
                 continue
             if hashlib.sha256(data).hexdigest() != name:
                 altered[name] = f"content no longer matches its sha256 ({size} bytes)"
-        result = CaseCheck(self.root, current.digest(), None, rows=len(current.responses))
+        current_digest = current.digest()
+        result = CaseCheck(self.root, current_digest, None, rows=len(current.responses))
         result.blobs = len(files)
         unfinished = self._unfinished()
         manifest = self._manifest_path()
@@ -444,11 +445,19 @@ class EvidenceStore:
             try:
                 doc = json.loads(manifest.read_bytes())
                 sealed = CaseContent.from_manifest(doc)
-                if sealed.digest() != doc["digest"]:
-                    raise ValueError(
-                        f"its digest field {str(doc['digest'])[:16]}... does not match the "
-                        f"content it lists ({sealed.digest()[:16]}...)"
-                    )
+                # The manifest must commit to the content it lists. When its digest field equals
+                # the current digest and it lists exactly the current content (no change found
+                # below), that holds without hashing the listed content a second time; in every
+                # other case the listed content is hashed and compared with the field.
+                if doc["digest"] != current_digest or compare(
+                    sealed, current, unfinished=unfinished, altered=altered
+                ):
+                    listed = sealed.digest()
+                    if listed != doc["digest"]:
+                        raise ValueError(
+                            f"its digest field {str(doc['digest'])[:16]}... does not match the "
+                            f"content it lists ({listed[:16]}...)"
+                        )
                 result.sealed_digest = str(doc["digest"])
             except (
                 OSError,
