@@ -33,7 +33,7 @@ import enum
 import math
 import statistics
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from forensics.models import Severity
@@ -656,11 +656,6 @@ def earlier_values(
     scope = comparison_scope(seq, pos, list(range(pos)))
     vals = [v for i in scope.members if (v := read(seq[i])) is not None]
     return scope, vals
-
-
-def support_of(dev: Deviation) -> Mapping[str, int]:
-    """The baseline's values and their counts."""
-    return dict(dev.expected)
 
 
 __all__ = [

@@ -19,7 +19,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
@@ -44,17 +44,6 @@ def mad(values: Sequence[float]) -> float:
     """Median absolute deviation from the median (unscaled)."""
     centre = median(values)
     return median([abs(v - centre) for v in values])
-
-
-def quantile(values: Sequence[float], q: float) -> float:
-    """The `q` quantile (0..1) by linear interpolation between order statistics."""
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    pos = q * (len(ordered) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 def log_ratio_to_median(value: float, sample: Sequence[float]) -> float:
@@ -250,12 +239,6 @@ def persistence(
         last = nxt.first_upload or last
     span = (last - release.first_upload) if last and release.first_upload else timedelta(0)
     return Persistence(count, span)
-
-
-def intervals(times: Iterable[datetime]) -> list[timedelta]:
-    """Gaps between consecutive times (sorted first)."""
-    ordered = sorted(times)
-    return [b - a for a, b in itertools.pairwise(ordered)]
 
 
 def days(delta: timedelta) -> float:
