@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sigstore.models import Bundle, TransparencyLogEntry
@@ -335,3 +337,31 @@ def test_statement_on_stdout_is_the_file_bytes(
     code, out, _ = run(["case", "statement", str(case)], capsys)
     assert code == 0 and out.encode() == out_file.read_bytes()
     assert json.loads(out)["predicateType"] == "https://provenance-forensics.dev/case-seal/v1"
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**60), max_value=2**60),
+    st.text(),  # includes controls, quotes, backslashes, non-BMP and lone surrogates
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.binary(max_size=8),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.dictionaries(
+        st.one_of(st.text(st.characters(max_codepoint=127), max_size=6), st.text(max_size=6)),
+        _VALUES,
+        max_size=6,
+    )
+)
+def test_leaf_encoding_is_rfc8785_for_any_row(row: dict[str, object]) -> None:
+    """The fast leaf encoder writes exactly what rfc8785 writes for the same canonical value,
+    whatever the row holds (the case digest must not depend on which path encoded a leaf)."""
+    import rfc8785
+
+    from forensics.evidence.manifest import _encode, canonical_value
+
+    assert _encode(row) == rfc8785.dumps(canonical_value(row))

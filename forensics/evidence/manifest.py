@@ -60,8 +60,8 @@ def canonical_value(value: object) -> object:
     2**53, NaN or infinities, strings with lone surrogates. Each becomes a tagged object, so the
     digest still commits to it and `case verify` can still show it.
     """
-    if value is None or isinstance(value, bool):
-        return value
+    if value is None or isinstance(value, bool) or (type(value) is str and value.isascii()):
+        return value  # the common case first: ASCII text needs no check
     if isinstance(value, int):
         return value if -_SAFE_INT <= value <= _SAFE_INT else {"int": str(value)}
     if isinstance(value, float):
@@ -175,7 +175,38 @@ def _root(leaves: list[bytes]) -> str:
 
 
 def _encode(obj: Mapping[str, Any]) -> bytes:
+    """RFC 8785 encoding of one leaf object.
+
+    Almost every leaf is a flat row (ASCII column names; text, safe integers or null), and for
+    those the standard library's C encoder with sorted keys, no whitespace and no ASCII escaping
+    writes exactly the RFC 8785 bytes: the same escapes (`\\"`, `\\\\`, `\\b \\f \\n \\r \\t`,
+    other controls as lowercase `\\u00xx`; `rfc8785` took them from the same reference
+    implementation), the same integer text, and for ASCII keys code-point order is UTF-16
+    order. It is about five times faster than the pure-Python `rfc8785`, which dominated sealing
+    and checking a case of 40,000 rows. Anything else (floats, nested values, non-ASCII keys,
+    integers beyond 2**53, lone surrogates) goes through `rfc8785`. tests/test_case_seal.py
+    checks the two agree on arbitrary rows.
+    """
+    if _flat(obj):
+        try:
+            text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: canonical_value tags it
+            pass
     return bytes(rfc8785.dumps(cast(Any, canonical_value(dict(obj)))))
+
+
+def _flat(obj: Mapping[str, Any]) -> bool:
+    for key, value in obj.items():
+        if type(key) is not str or not key.isascii():
+            return False
+        kind = type(value)
+        if kind is int:
+            if not -_SAFE_INT <= value <= _SAFE_INT:
+                return False
+        elif not (kind is str or value is None or kind is bool):
+            return False
+    return True
 
 
 @dataclass(frozen=True)

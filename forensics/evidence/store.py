@@ -30,16 +30,20 @@ Reading rules (documented in docs/architecture.md, "The evidence store"):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from forensics.errors import CaseIntegrityError, EvidenceError
@@ -102,11 +106,11 @@ def is_definitive(status: int) -> bool:
     return status not in TRANSIENT_STATUSES and not 500 <= status <= 599
 
 
-_HEX = frozenset("0123456789abcdef")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def _is_sha256(text: object) -> bool:
-    return isinstance(text, str) and len(text) == 64 and set(text) <= _HEX
+    return isinstance(text, str) and _SHA256_HEX.fullmatch(text) is not None
 
 
 def request_key(body: bytes | None) -> str:
@@ -379,10 +383,16 @@ class EvidenceStore:
 
     # -- sealing ---------------------------------------------------------------------------
 
-    def content(self, *, finished: Mapping[int, str] | None = None) -> CaseContent:
+    def content(
+        self,
+        *,
+        finished: Mapping[int, str] | None = None,
+        blob_files: Mapping[str, int] | None = None,
+    ) -> CaseContent:
         """The case as it is now, in canonical form (the input of the case digest).
 
-        `finished` overrides `finished_at` of collections about to be marked finished.
+        `finished` overrides `finished_at` of collections about to be marked finished;
+        `blob_files` is the blob listing when the caller just made it (`_blob_files`).
         """
         out = CaseContent()
         path = self.root / "case.json"
@@ -403,7 +413,7 @@ class EvidenceStore:
         for rid, when in (finished or {}).items():
             if rid in out.collections:
                 out.collections[rid]["finished_at"] = when
-        out.blobs = dict(self._blob_files()[0])
+        out.blobs = dict(self._blob_files()[0] if blob_files is None else blob_files)
         return out
 
     def case_digest(self) -> str:
@@ -415,17 +425,15 @@ class EvidenceStore:
 
         Raises `EvidenceError` when the index itself cannot be read (a damaged SQLite page).
         """
-        current = self.content()
         files, stray = self._blob_files()
-        altered: dict[str, str] = {}
-        for name, size in files.items():
-            try:
-                data = self._blob_path(name).read_bytes()
-            except OSError as exc:
-                altered[name] = f"unreadable: {exc.strerror or exc}"
-                continue
-            if hashlib.sha256(data).hexdigest() != name:
-                altered[name] = f"content no longer matches its sha256 ({size} bytes)"
+        current = self.content(blob_files=files)
+        altered = {
+            name: problem
+            for name, problem in zip(
+                files, _map_threads(self._blob_problem, list(files)), strict=True
+            )
+            if problem is not None
+        }
         current_digest = current.digest()
         result = CaseCheck(self.root, current_digest, None, rows=len(current.responses))
         result.blobs = len(files)
@@ -563,6 +571,18 @@ class EvidenceStore:
         for row in self._fetchall(self._exec("SELECT * FROM responses ORDER BY id")):
             self._row(row)
 
+    def _blob_problem(self, name: str) -> str | None:
+        """What is wrong with a blob file's bytes (None: they hash to its name)."""
+        path = self._blob_path(name)
+        try:
+            with path.open("rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        except OSError as exc:
+            return f"unreadable: {exc.strerror or exc}"
+        if digest != name:
+            return f"content no longer matches its sha256 ({path.stat().st_size} bytes)"
+        return None
+
     def _unfinished(self) -> list[int]:
         rows = self._fetchall(
             self._exec("SELECT id FROM collections WHERE finished_at IS NULL ORDER BY id")
@@ -575,25 +595,35 @@ class EvidenceStore:
     def _blob_files(self) -> tuple[dict[str, int], list[str]]:
         """Blob files present (name -> size) and stray paths under blobs/ (temporary files of
         an interrupted atomic write are neither: they never carry a final name)."""
+        # os.scandir rather than Path.rglob: a case holds tens of thousands of blobs, and
+        # pathlib's per-entry objects and stat calls made this walk a second of every check.
         files: dict[str, int] = {}
         stray: list[str] = []
         base = self.root / "blobs"
         if not base.is_dir():
             return files, stray
-        for path in sorted(base.rglob("*")):
-            rel = path.relative_to(base).as_posix()
-            if path.is_dir() and len(path.parts) - len(base.parts) == 1:
-                continue
-            if path.name.startswith(".") and path.name.endswith(".tmp"):
-                continue
+
+        def walk(folder: str, rel: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    sub = f"{rel}/{entry.name}" if rel else entry.name
+                    yield sub, entry
+                    if entry.is_dir(follow_symlinks=False):
+                        yield from walk(entry.path, sub)
+
+        for rel, entry in sorted(walk(str(base), ""), key=lambda item: item[0]):
             parts = rel.split("/")
+            if len(parts) == 1 and entry.is_dir(follow_symlinks=False):
+                continue
+            if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                continue
             if (
                 len(parts) == 2
                 and _is_sha256(parts[1])
                 and parts[0] == parts[1][:2]
-                and path.is_file()
+                and entry.is_file()
             ):
-                files[parts[1]] = path.stat().st_size
+                files[parts[1]] = entry.stat().st_size
             else:
                 stray.append(rel)
         return files, stray
@@ -779,53 +809,75 @@ class EvidenceStore:
             ) from exc
 
     def _row(self, row: tuple[Any, ...]) -> StoredResponse:
-        rid = row[0]
-        where = f"responses row {rid!r} of {self.root / 'index.sqlite'}"
-        hint = "the index was edited by hand or damaged; run `forensics case verify`"
+        # Runs for every row an analysis reads (tens of thousands): the common, well-formed row
+        # takes the short path; the messages naming a malformed one are built only for it.
         try:
-            headers = json.loads(row[7])
+            headers = _headers(row[7])
         except (TypeError, ValueError) as exc:
-            raise CaseIntegrityError(
-                f"{where} has malformed headers {row[7]!r:.60}: {exc}", hint=hint
-            ) from exc
-        if not isinstance(headers, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-        ):
-            raise CaseIntegrityError(
-                f"{where} has headers that are not a string mapping: {row[7]!r:.60}", hint=hint
-            )
-        for index, name, kind in (
-            (0, "id", int),
-            (1, "collection_id", int),
-            (2, "source", str),
-            (3, "method", str),
-            (4, "url", str),
-            (6, "status", int),
-            (9, "size", int),
-        ):
-            if not isinstance(row[index], kind) or isinstance(row[index], bool):
-                raise CaseIntegrityError(
-                    f"{where} has a malformed {name} {row[index]!r:.60}", hint=hint
-                )
+            raise self._malformed(row[0], f"malformed headers {row[7]!r:.60}: {exc}") from exc
+        for index, name, kind in _ROW_TYPES:
+            value = row[index]
+            if type(value) is not kind:
+                raise self._malformed(row[0], f"a malformed {name} {value!r:.60}")
         for index, name in ((5, "request_sha256"), (8, "sha256")):
             if not _is_sha256(row[index]):
-                raise CaseIntegrityError(
-                    f"{where} has a malformed {name} {row[index]!r:.80}", hint=hint
-                )
+                raise self._malformed(row[0], f"a malformed {name} {row[index]!r:.80}")
         return StoredResponse(
-            store=self,
-            id=row[0],
-            collection_id=row[1],
-            source=row[2],
-            method=row[3],
-            url=row[4],
-            request_sha256=row[5],
-            status=row[6],
-            headers=headers,
-            sha256=row[8],
-            size=row[9],
-            retrieved_at=self._time(rid, row[10]),
+            self,
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            headers,
+            row[8],
+            row[9],
+            self._time(row[0], row[10]),
         )
+
+    def _malformed(self, rid: object, what: str) -> CaseIntegrityError:
+        return CaseIntegrityError(
+            f"responses row {rid!r} of {self.root / 'index.sqlite'} has {what}",
+            hint="the index was edited by hand or damaged; run `forensics case verify`",
+        )
+
+
+#: (column, name, exact type) of a responses row; bool is not an int here.
+_ROW_TYPES = (
+    (0, "id", int),
+    (1, "collection_id", int),
+    (2, "source", str),
+    (3, "method", str),
+    (4, "url", str),
+    (6, "status", int),
+    (9, "size", int),
+)
+
+
+def _headers(text: object) -> Mapping[str, str]:
+    """A row's stored headers, read-only (the mapping may be shared by rows with the same text).
+
+    Rows of one source mostly share a few header texts, so short ones are parsed once.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"not text but {type(text).__name__}")
+    return _short_headers(text) if len(text) <= 2048 else _parse_headers(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _short_headers(text: str) -> Mapping[str, str]:
+    return _parse_headers(text)
+
+
+def _parse_headers(text: str) -> Mapping[str, str]:
+    headers = json.loads(text)
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise ValueError("not a string mapping")
+    return MappingProxyType(headers)
 
 
 def _damaged(index: Path, exc: sqlite3.DatabaseError) -> EvidenceError:
@@ -834,6 +886,22 @@ def _damaged(index: Path, exc: sqlite3.DatabaseError) -> EvidenceError:
         hint="restore the case from its original copy (check it with `forensics case verify`); "
         "a damaged index cannot be trusted",
     )
+
+
+def _map_threads(fn: Callable[[str], str | None], items: Sequence[str]) -> list[str | None]:
+    """`fn` over `items` on a few threads, results in order.
+
+    Re-hashing every blob is most of a case check; file reads and hashlib (for data over 2 KiB)
+    release the interpreter lock, so a few threads use every core on a large case. Items go in
+    chunks: a future per blob cost more than hashing it.
+    """
+    step = 512
+    chunks = [items[i : i + step] for i in range(0, len(items), step)]
+    if len(chunks) <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 2)) as pool:
+        done = pool.map(lambda chunk: [fn(item) for item in chunk], chunks)
+        return [result for chunk in done for result in chunk]
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

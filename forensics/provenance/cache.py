@@ -54,12 +54,23 @@ CODEC = 1
 """Version of the row encoding below; part of the verifier version, so a change re-verifies."""
 
 # The modules whose code decides a verdict: a change to any of them is a new verifier.
+# tests/provenance/test_cache.py checks each exists and that verify.py imports nothing else of
+# ours that could change a verdict.
 _VERIFIER_MODULES = (
     "forensics/provenance/verify.py",
-    "forensics/provenance/claims.py",
     "forensics/provenance/cache.py",
-    "forensics/rekor/merkle.py",
-    "forensics/rekor/note.py",
+    "forensics/primitives/__init__.py",
+    "forensics/primitives/claims.py",
+    "forensics/primitives/keys.py",
+    "forensics/primitives/merkle.py",
+    "forensics/primitives/note.py",
+    "forensics/primitives/untrusted.py",
+    "forensics/primitives/validity.py",
+    "forensics/rekor/entry.py",
+    "forensics/trust.py",
+    "forensics/models.py",
+    "forensics/errors.py",
+    "forensics/versions.py",
 )
 _LIBRARIES = ("sigstore", "pypi-attestations", "sigstore-models", "cryptography")
 

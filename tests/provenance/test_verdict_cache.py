@@ -301,3 +301,38 @@ def test_small_inputs_stay_in_this_process() -> None:
     assert plan_workers(10, 4, min_parallel=5) == 4
     assert plan_workers(3, 4, min_parallel=1) == 3
     assert plan_workers(10_000, 1) == 1
+
+
+def test_verifier_version_covers_every_module_verification_runs() -> None:
+    """Every module of ours that `provenance/verify.py` reaches (imports, followed) is hashed into
+    the verifier version: editing any of them must invalidate cached verdicts."""
+    import ast
+
+    from forensics.provenance import cache
+
+    root = Path(cache.__file__).resolve().parents[2]
+
+    def module_path(name: str) -> str:
+        base = root / Path(*name.split("."))
+        return (base / "__init__.py" if base.is_dir() else base.with_suffix(".py")).relative_to(
+            root
+        ).as_posix()
+
+    seen: set[str] = set()
+    todo = ["forensics/provenance/verify.py"]
+    while todo:
+        rel = todo.pop()
+        if rel in seen:
+            continue
+        seen.add(rel)
+        for node in ast.walk(ast.parse((root / rel).read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            todo += [module_path(n) for n in names if n.split(".")[0] == "forensics"]
+    seen.discard("forensics/__init__.py")  # the package marker: only __version__
+    for rel in cache._VERIFIER_MODULES:
+        assert (root / rel).is_file(), f"{rel} is listed but does not exist"
+    assert seen <= set(cache._VERIFIER_MODULES), sorted(seen - set(cache._VERIFIER_MODULES))
