@@ -17,6 +17,7 @@ from forensics.collect.pypi_parse import IndexSnapshot, load_index_snapshot, pro
 from forensics.detectors import AnalysisContext, Requirement, run_detectors
 from forensics.errors import EvidenceError
 from forensics.evidence import NO_ANSWER, CaseMeta, EvidenceStore, StoredResponse
+from forensics.gcpolicy import fewer_collections
 from forensics.intel import IntelSeed, parse_intel
 from forensics.models import (
     DistFile,
@@ -208,8 +209,12 @@ def rekor_view(
     keys: LogKeys,
     versions: Sequence[str] = (),
     intel: Sequence[IntelSeed] = (),
+    verdicts: Verdicts | None = None,
 ) -> RekorView | None:
-    """Replay the log recovery against the stored answers (None if no log was collected)."""
+    """Replay the log recovery against the stored answers (None if no log was collected).
+
+    With `verdicts`, the verification outcomes of the entries that cross-check served files come
+    from its cache (or are verified and cached there)."""
     base = meta.sources.get("rekor", {}).get("base_url")
     if not base:
         return None
@@ -224,6 +229,12 @@ def rekor_view(
         embedded_indexes=inputs.embedded_indexes,
         checkpoints=inputs.checkpoints,
     )
+    outcomes: dict[str, tuple[bool, str]] = {}
+    if verdicts is not None and keys is verdicts.trust.log_keys:  # cached under that root
+        checked = [e for u, e in sorted(gathered.entries.items()) if u in embedded]
+        offsets = gathered.log_info.shard_offsets() if gathered.log_info is not None else None
+        for entry, out in zip(checked, verdicts.log_checks(checked, offsets), strict=True):
+            outcomes[entry.uuid] = (out.ok, out.reason)
     return reconcile(
         store,
         gathered,
@@ -233,6 +244,7 @@ def rekor_view(
         project_repositories=inputs.repositories,
         intel=intel,
         embedded=embedded,
+        outcomes=outcomes,
     )
 
 
@@ -308,13 +320,20 @@ def read_evidence(
     trust = verdicts.trust
     try:
         snapshot, provenance = index_provenance(store, meta, verdicts)
+        intel = load_case_intel(store, meta)
+        rekor = rekor_view(
+            store,
+            meta,
+            snapshot.files,
+            provenance,
+            trust.log_keys,
+            snapshot.versions,
+            intel,
+            verdicts,
+        )
     finally:
         if own:
             verdicts.close()
-    intel = load_case_intel(store, meta)
-    rekor = rekor_view(
-        store, meta, snapshot.files, provenance, trust.log_keys, snapshot.versions, intel
-    )
     ev = Evidence(meta, trust, snapshot, provenance, intel, rekor, None)
     github_url = meta.sources.get("github", {}).get("base_url")
     if with_github and github_url:
@@ -344,6 +363,28 @@ def analyze(
     `as_of` is a cut-off: every read goes through `store.at(as_of)`, so evidence retrieved
     after it is not used (a case collected twice, analysed as of the first collection, gives
     the first report)."""
+    with fewer_collections():
+        return _analyze(
+            store,
+            as_of=as_of,
+            trust=trust,
+            reverify=reverify,
+            workers=workers,
+            verdicts=verdicts,
+            case_digest=case_digest,
+        )
+
+
+def _analyze(
+    store: EvidenceStore,
+    *,
+    as_of: datetime | None,
+    trust: TrustMaterial | None,
+    reverify: bool,
+    workers: int | None,
+    verdicts: Verdicts | None,
+    case_digest: str | None,
+) -> Investigation:
     span = store.retrieval_span()
     if span is None:
         raise EvidenceError(f"{store.root} holds no responses")

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from forensics import __version__
 from forensics.errors import CaseIntegrityError, ForensicsError, UsageError
+from forensics.gcpolicy import fewer_collections
 from forensics.models import Severity, parse_time
 from forensics.reports.interface import Format
 
@@ -534,16 +535,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        if args.command == "investigate":
-            return cmd_investigate(args)
-        if args.command == "verify":
-            return cmd_verify(args)
-        if args.command == "case":
-            return cmd_case(args)
-        handler = getattr(args, "func", None)
-        if handler is None:
-            parser.error(f"unknown command {args.command!r}")
-        return int(handler(args))
+        with fewer_collections():  # a command builds one large graph and exits
+            return _dispatch(parser, args)
     except ForensicsError as exc:
         sys.stderr.write(exc.diagnostics() + "\n")
         return exc.exit_code
@@ -552,6 +545,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.command == "investigate":
+        return cmd_investigate(args)
+    if args.command == "verify":
+        return cmd_verify(args)
+    if args.command == "case":
+        return cmd_case(args)
+    handler = getattr(args, "func", None)
+    if handler is None:
+        parser.error(f"unknown command {args.command!r}")
+    return int(handler(args))
 
 
 def console_main() -> None:

@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sigstore.models import Bundle, TransparencyLogEntry
 from sigstore_models.bundle.v1 import MessageSignature
 from sigstore_models.common.v1 import HashAlgorithm, HashOutput

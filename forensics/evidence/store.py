@@ -794,7 +794,8 @@ class EvidenceStore:
     def _blob_path(self, digest: str) -> Path:
         if not _is_sha256(digest):
             raise EvidenceError(f"not a sha256 hex digest: {digest!r}")
-        return self.root / "blobs" / digest[:2] / digest
+        # One string join, not three pathlib joins: called for every blob an analysis reads.
+        return Path(f"{self.root}/blobs/{digest[:2]}/{digest}")
 
     def _time(self, rid: int, value: object) -> datetime:
         try:

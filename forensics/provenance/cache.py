@@ -32,11 +32,11 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import forensics
 from forensics.models import (
@@ -47,6 +47,8 @@ from forensics.models import (
     ProvenanceStatus,
     Publisher,
 )
+
+T = TypeVar("T")
 
 CACHE_DIR = "cache"
 CACHE_FILE = "verdicts.sqlite"
@@ -67,6 +69,7 @@ _VERIFIER_MODULES = (
     "forensics/primitives/untrusted.py",
     "forensics/primitives/validity.py",
     "forensics/rekor/entry.py",
+    "forensics/rekor/verify.py",
     "forensics/trust.py",
     "forensics/models.py",
     "forensics/errors.py",
@@ -129,6 +132,43 @@ class VerdictKey:
     def row_id(self) -> str:
         """Primary key of the row: the sha256 of the canonical key text."""
         return hashlib.sha256(self.text().encode()).hexdigest()
+
+
+@dataclass(frozen=True, order=True)
+class LogCheckKey:
+    """Everything the outcome of verifying one transparency-log entry depends on: the entry's
+    every field (`RekorEntry.fingerprint`), the shard offsets the index check uses, the trusted
+    root (its log keys) and the verifier (`forensics/rekor/verify.py` is part of it)."""
+
+    entry_fingerprint: str
+    shard_offsets: str
+    """The offsets as canonical JSON text (`{}` when the log's shards are unknown)."""
+    trust_sha256: str
+    verifier: str
+
+    def text(self) -> str:
+        """Canonical text of the key (what the MAC covers, with the value)."""
+        return json.dumps(
+            [
+                "rekor-entry",
+                self.entry_fingerprint,
+                self.shard_offsets,
+                self.trust_sha256,
+                self.verifier,
+            ]
+        )
+
+    def row_id(self) -> str:
+        """Primary key of the row: the sha256 of the canonical key text."""
+        return hashlib.sha256(self.text().encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LogCheckOutcome:
+    """The cached part of an entry's verification: passed, or the reason it failed."""
+
+    ok: bool
+    reason: str
 
 
 # --------------------------------------------------------------------------- codec
@@ -348,8 +388,13 @@ class CacheStats:
     """What the cache did in one run (for the report's `run` block)."""
 
     hits: int = 0
+    log_hits: int = 0
     stored: int = 0
     problems: list[str] = field(default_factory=list)
+
+
+_TABLES = ("verdicts", "log_checks")
+"""PEP 740 verdicts by `VerdictKey`; transparency-log entry outcomes by `LogCheckKey`."""
 
 
 class VerdictCache:
@@ -360,6 +405,7 @@ class VerdictCache:
         self._conn = conn
         self._key = key
         self.stats = CacheStats()
+        self._unreadable = False
 
     @classmethod
     def open(cls, case_root: Path) -> tuple[VerdictCache | None, str]:
@@ -373,10 +419,11 @@ class VerdictCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS verdicts ("
-                " id TEXT PRIMARY KEY, key TEXT NOT NULL, value TEXT NOT NULL, mac TEXT NOT NULL)"
-            )
+            for table in _TABLES:
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY,"
+                    " key TEXT NOT NULL, value TEXT NOT NULL, mac TEXT NOT NULL)"
+                )
         except (OSError, sqlite3.Error) as exc:
             return None, f"verdict cache not used: {path}: {exc}"
         return cls(path, conn, key), ""
@@ -391,62 +438,97 @@ class VerdictCache:
 
     def get_many(self, keys: Iterable[VerdictKey]) -> dict[VerdictKey, FileProvenance]:
         """The usable verdicts among `keys`; every unusable row adds a problem line."""
-        wanted = {k.row_id(): k for k in keys}
         found: dict[VerdictKey, FileProvenance] = {}
-        # Point lookups on the primary key (~10 µs each, no SQL text built from data), decoded
-        # one at a time so the JSON text of every row is never held at once.
-        for row_id, key in wanted.items():
-            try:
-                row = self._conn.execute(
-                    "SELECT key, value, mac FROM verdicts WHERE id = ?", (row_id,)
-                ).fetchone()
-            except sqlite3.Error as exc:
-                self.stats.problems.append(f"verdict cache {self.path} unreadable: {exc}")
-                break
-            if row is None:
-                continue
-            verdict = self._check(key, *row)
+        for key in keys:
+            where = (
+                f"verdict cache entry for {key.filename} (provenance sha256 "
+                f"{key.provenance_sha256})"
+            )
+            verdict = self._lookup("verdicts", key.row_id(), key.text(), where, decode_verdict)
             if verdict is not None:
                 found[key] = verdict
         self.stats.hits += len(found)
         return found
 
-    def _check(self, key: VerdictKey, key_text: Any, value: Any, mac: Any) -> FileProvenance | None:
-        where = (
-            f"verdict cache entry for {key.filename} (provenance sha256 {key.provenance_sha256})"
-        )
-        if not all(isinstance(x, str) for x in (key_text, value, mac)):
+    def get_log_checks(self, keys: Iterable[LogCheckKey]) -> dict[LogCheckKey, LogCheckOutcome]:
+        """The usable transparency-log entry outcomes among `keys` (problems as for verdicts)."""
+        found: dict[LogCheckKey, LogCheckOutcome] = {}
+        for key in keys:
+            where = f"log-check cache entry for entry {key.entry_fingerprint[:16]}..."
+            outcome = self._lookup("log_checks", key.row_id(), key.text(), where, _decode_check)
+            if outcome is not None:
+                found[key] = outcome
+        self.stats.log_hits += len(found)
+        return found
+
+    def _lookup(
+        self, table: str, row_id: str, key_text: str, where: str, decode: Callable[[Any], T]
+    ) -> T | None:
+        """One row's decoded value when its key and MAC check out, else None (and a problem
+        line unless the row is simply absent). A point lookup on the primary key (~10 µs, no SQL
+        text built from data), decoded one at a time so no table is ever held at once."""
+        if self._unreadable:
+            return None
+        try:
+            row = self._conn.execute(
+                f"SELECT key, value, mac FROM {table} WHERE id = ?",  # noqa: S608 - fixed names
+                (row_id,),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            self.stats.problems.append(f"verdict cache {self.path} unreadable: {exc}")
+            self._unreadable = True
+            return None
+        if row is None:
+            return None
+        stored_key, value, mac = row
+        if not all(isinstance(x, str) for x in (stored_key, value, mac)):
             self.stats.problems.append(f"{where} is corrupt (wrong column types): verified again")
             return None
-        if key_text != key.text():
+        if stored_key != key_text:
             self.stats.problems.append(f"{where} is stored under another key: verified again")
             return None
-        if not hmac.compare_digest(self._mac(key_text, value), mac):
+        if not hmac.compare_digest(self._mac(stored_key, value), mac):
             self.stats.problems.append(
                 f"{where} was not written on this machine or was altered (MAC mismatch): "
                 "verified again"
             )
             return None
         try:
-            return decode_verdict(json.loads(value))
+            return decode(json.loads(value))
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
             self.stats.problems.append(f"{where} does not decode ({exc}): verified again")
             return None
 
     def put_many(self, items: Iterable[tuple[VerdictKey, FileProvenance]]) -> None:
         """Store verdicts (replacing any row under the same key) in one transaction."""
+        self._put(
+            "verdicts",
+            ((key.row_id(), key.text(), encode_verdict(verdict)) for key, verdict in items),
+        )
+
+    def put_log_checks(self, items: Iterable[tuple[LogCheckKey, LogCheckOutcome]]) -> None:
+        """Store transparency-log entry outcomes, as `put_many` stores verdicts."""
+        self._put(
+            "log_checks",
+            (
+                (key.row_id(), key.text(), {"ok": out.ok, "reason": out.reason})
+                for key, out in items
+            ),
+        )
+
+    def _put(self, table: str, items: Iterable[tuple[str, str, Any]]) -> None:
         rows = []
-        for key, verdict in items:
-            value = json.dumps(encode_verdict(verdict), sort_keys=True, ensure_ascii=False)
-            key_text = key.text()
-            rows.append((key.row_id(), key_text, value, self._mac(key_text, value)))
+        for row_id, key_text, data in items:
+            value = json.dumps(data, sort_keys=True, ensure_ascii=False)
+            rows.append((row_id, key_text, value, self._mac(key_text, value)))
         if not rows:
             return
         try:
             with self._conn:
                 self._conn.execute("BEGIN")
                 self._conn.executemany(
-                    "INSERT OR REPLACE INTO verdicts (id, key, value, mac) VALUES (?, ?, ?, ?)",
+                    f"INSERT OR REPLACE INTO {table} (id, key, value, mac) "  # noqa: S608
+                    "VALUES (?, ?, ?, ?)",
                     rows,
                 )
         except sqlite3.Error as exc:
@@ -454,3 +536,9 @@ class VerdictCache:
             self.stats.problems.append(f"verdict cache {self.path} not written: {exc}")
             return
         self.stats.stored += len(rows)
+
+
+def _decode_check(data: Any) -> LogCheckOutcome:
+    if not isinstance(data, dict) or not isinstance(data.get("ok"), bool):
+        raise ValueError("not an outcome object")
+    return LogCheckOutcome(data["ok"], _str(data.get("reason", "")))

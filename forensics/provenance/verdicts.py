@@ -13,14 +13,22 @@ batches of `batch` files.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from forensics.models import FileProvenance
-from forensics.provenance.cache import VerdictCache, VerdictKey, verifier_version
+from forensics.provenance.cache import (
+    LogCheckKey,
+    LogCheckOutcome,
+    VerdictCache,
+    VerdictKey,
+    verifier_version,
+)
 from forensics.provenance.parallel import MIN_PARALLEL, Job, VerifierPool, plan_workers
+from forensics.rekor.entry import RekorEntry
 from forensics.trust import TrustMaterial
 
 _MAX_PROBLEMS = 5
@@ -67,6 +75,8 @@ class Verdicts:
         self._changed = 0
         self._used_workers = 1
         self._notes: list[str] = [cache_note] if cache_note else []
+        self._log_from_cache = 0
+        self._log_verified = 0
 
     @classmethod
     def for_case(
@@ -147,6 +157,33 @@ class Verdicts:
             self._notes.append(pool.fallback)
             self._used_workers = 1
 
+    def log_checks(
+        self, entries: Sequence[RekorEntry], shard_offsets: Mapping[str, int] | None
+    ) -> list[LogCheckOutcome]:
+        """The outcome of verifying each transparency-log entry (`verify_entry`) against this
+        run's trusted log keys, in order: cached outcomes reused unless `reverify`, the others
+        verified here and cached. Only pass/fail and the reason are cached: callers that need
+        the decoded entry (recovered releases) verify it themselves."""
+        from forensics.rekor.verify import verify_entry
+
+        offsets = json.dumps(dict(sorted((shard_offsets or {}).items())))
+        keys = [
+            LogCheckKey(e.fingerprint(), offsets, self.trust.sha256, self.version) for e in entries
+        ]
+        found: dict[LogCheckKey, LogCheckOutcome] = {}
+        if self.cache is not None and not self.reverify:
+            found = self.cache.get_log_checks(dict.fromkeys(keys))
+        self._log_from_cache += len(found)
+        fresh: dict[LogCheckKey, LogCheckOutcome] = {}
+        for key, entry in zip(keys, entries, strict=True):
+            if key not in found and key not in fresh:
+                result = verify_entry(entry, self.trust.log_keys, shard_offsets=shard_offsets)
+                fresh[key] = LogCheckOutcome(result.ok, "" if result.ok else result.reason)
+        self._log_verified += len(fresh)
+        if self.cache is not None and fresh:
+            self.cache.put_log_checks(fresh.items())
+        return [found.get(k) or fresh[k] for k in keys]
+
     def source(self) -> dict[str, Any]:
         """What verified (for `Investigation.sources["verification"]`: the same in every replay)."""
         return {
@@ -176,6 +213,8 @@ class Verdicts:
             "workers": self._used_workers,
             "verdicts_from_cache": from_cache,
             "verdicts_verified": verified,
+            "log_checks_from_cache": self._log_from_cache,
+            "log_checks_verified": self._log_verified,
             "cache": str(self.cache.path) if self.cache is not None else None,
             "problems": problems,
         }

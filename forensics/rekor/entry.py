@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -132,6 +134,17 @@ def _hex(value: Any, where: str, *, length: int | None = 32) -> bytes:
 # -- the entry model --------------------------------------------------------------------------
 
 
+def _plain(value: object) -> object:
+    """A JSON-encodable, type-preserving form of an entry field (for `fingerprint`)."""
+    if isinstance(value, bytes):
+        return {"b64": base64.b64encode(value).decode()}
+    if isinstance(value, InclusionProof):
+        return [_plain(getattr(value, f.name)) for f in dataclasses.fields(value)]
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class InclusionProof:
     """An RFC 6962 inclusion proof as Rekor v1 serves it (shard-local index)."""
@@ -172,7 +185,16 @@ class RekorEntry:
     whole entry, and a copy of the JSON (base64 body, hex proof hashes) doubled the memory of every
     entry an analysis holds (about 7 KB each; 5,000 served + 5,000 embedded on a long history)."""
 
-    @property
+    def fingerprint(self) -> str:
+        """sha256 over every field of the entry (all that verification can read; not `raw`).
+
+        Two entries with the same fingerprint verify the same way against the same keys: the
+        key under which a verification outcome is cached.
+        """
+        doc = [_plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "raw"]
+        return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()
+
+    @functools.cached_property
     def uuid(self) -> str:
         """Rekor v1 entry UUID: hex RFC 6962 leaf hash of the canonicalized body."""
         return leaf_hash(self.body).hex()

@@ -527,12 +527,15 @@ def reconcile(
     project_repositories: frozenset[str],
     intel: Sequence[IntelSeed],
     embedded: Mapping[str, tuple[str, str, RekorEntry]] | None = None,
+    outcomes: Mapping[str, tuple[bool, str]] | None = None,
 ) -> RekorView:
     """Sort gathered entries into cross-checks of served files and recovered entries.
 
     `served`: filename -> (version, sha256, provenance) for every file the index lists.
     `project_repositories`: source repository URIs of the project's verified attestations; an
     entry "carries the project's identity" when its certificate names one of them.
+    `outcomes`: uuid -> (passed, reason) of `verify_entry` for cross-checked entries, when the
+    caller already has them (a verdict cache); the others are verified here.
     """
     if embedded is None:
         embedded = embedded_index(store, served)
@@ -551,21 +554,24 @@ def reconcile(
         ev = _entry_evidence(
             store, base_url, uuid, how, indexes_of.get(uuid, []), g.delivered_by.get(uuid)
         )
-        result: EntryVerification = verify_entry(entry, keys, shard_offsets=offsets)
         if uuid in embedded:
             served_name, served_version, copy = embedded[uuid]
-            diffs = compare_entries(copy, entry)
+            known = (outcomes or {}).get(uuid)
+            if known is None:
+                checked = verify_entry(entry, keys, shard_offsets=offsets)
+                known = (checked.ok, "" if checked.ok else checked.reason)
             crosschecks.append(
                 LogCheck(
                     served_name,
                     served_version,
                     entry.log_index,
-                    tuple(diffs),
-                    "" if result.ok else result.reason,
+                    tuple(compare_entries(copy, entry)),
+                    known[1],
                     ev,
                 )
             )
             continue
+        result: EntryVerification = verify_entry(entry, keys, shard_offsets=offsets)
         decoded = result.decoded
         claims = dict(decoded.claims) if decoded else {}
         repo = claims.get("source_repository", "")

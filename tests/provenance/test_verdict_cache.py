@@ -74,6 +74,10 @@ def test_second_analysis_reuses_every_verdict_and_reports_the_same(lab: Lab) -> 
     assert run2["verdicts_verified"] == 0 and run2["verdicts_from_cache"] == 12
     assert run3["verdicts_verified"] == 12 and run3["verdicts_from_cache"] == 0
     assert run1["problems"] == run2["problems"] == run3["problems"] == []
+    # each file's log entry is cross-checked: verified once, then its outcome reused
+    assert run1["log_checks_verified"] == 12 and run1["log_checks_from_cache"] == 0
+    assert run2["log_checks_verified"] == 0 and run2["log_checks_from_cache"] == 12
+    assert run3["log_checks_verified"] == 12 and run3["log_checks_from_cache"] == 0
     assert run2["verifier"] == verifier_version() == first["sources"]["verification"]["verifier"]
     assert first["sources"]["verification"]["trust_root_sha256"] == lab.trust.sha256
     assert {f["provenance"]["status"] for r in first["releases"] for f in r["files"]} == {
@@ -134,8 +138,12 @@ def test_cache_written_on_another_machine_is_not_trusted(
     doc, run = _report(lab.case, workers=1)
     assert doc == clean
     assert run["verdicts_from_cache"] == 0 and run["verdicts_verified"] == 12
+    assert run["log_checks_from_cache"] == 0 and run["log_checks_verified"] > 0
+    # one line per ignored row (12 verdicts, every log check), five shown
+    ignored = 12 + run["log_checks_verified"]
     assert len(run["problems"]) == 6
-    assert run["problems"][-1] == "and 7 more verdict cache problem(s)"
+    assert run["problems"][-1] == f"and {ignored - 5} more verdict cache problem(s)"
+    assert all("MAC mismatch" in p for p in run["problems"][:5])
 
 
 def test_entry_with_a_valid_mac_that_does_not_decode_is_ignored(lab: Lab) -> None:
@@ -314,9 +322,11 @@ def test_verifier_version_covers_every_module_verification_runs() -> None:
 
     def module_path(name: str) -> str:
         base = root / Path(*name.split("."))
-        return (base / "__init__.py" if base.is_dir() else base.with_suffix(".py")).relative_to(
-            root
-        ).as_posix()
+        return (
+            (base / "__init__.py" if base.is_dir() else base.with_suffix(".py"))
+            .relative_to(root)
+            .as_posix()
+        )
 
     seen: set[str] = set()
     todo = ["forensics/provenance/verify.py"]
@@ -336,3 +346,55 @@ def test_verifier_version_covers_every_module_verification_runs() -> None:
     for rel in cache._VERIFIER_MODULES:
         assert (root / rel).is_file(), f"{rel} is listed but does not exist"
     assert seen <= set(cache._VERIFIER_MODULES), sorted(seen - set(cache._VERIFIER_MODULES))
+
+
+def _embedded_entries(lab: Lab) -> list[Any]:
+    from forensics.rekor.recover import embedded_entries
+
+    with EvidenceStore.open(lab.case, create=False) as store:
+        bodies = [r.body() for r in store.responses() if "/integrity/" in r.url and r.status == 200]
+    return [e for body in bodies for e in embedded_entries(body)]
+
+
+def test_log_check_outcomes_are_cached_failures_included(lab: Lab) -> None:
+    """A failing entry's reason comes back from the cache word for word; an entry changed in
+    any field is another key (verified afresh), and a forged row is ignored."""
+    import dataclasses
+
+    _fresh_cache(lab)
+    genuine = _embedded_entries(lab)[:3]
+    # the integrated time the SET signs, moved by a second: the SET must no longer verify
+    moved = dataclasses.replace(genuine[0], integrated_time=genuine[0].integrated_time + 1)
+    assert moved.fingerprint() != genuine[0].fingerprint()
+    entries = [*genuine, moved]
+
+    first = Verdicts.for_case(lab.case, lab.trust)
+    try:
+        fresh = first.log_checks(entries, None)
+        assert first.run_info()["log_checks_verified"] == 4
+    finally:
+        first.close()
+    assert [o.ok for o in fresh] == [True, True, True, False]
+    assert "SET does not verify" in fresh[3].reason
+
+    again = Verdicts.for_case(lab.case, lab.trust)
+    try:
+        assert again.log_checks(entries, None) == fresh
+        assert again.run_info()["log_checks_from_cache"] == 4
+    finally:
+        again.close()
+
+    # turn the failure into a pass in the cache, MAC untouched: ignored and verified again
+    with sqlite3.connect(lab.case / "cache" / "verdicts.sqlite") as conn:
+        conn.execute(
+            "UPDATE log_checks SET value = ? WHERE value LIKE '%SET does not verify%'",
+            (json.dumps({"ok": True, "reason": ""}),),
+        )
+    forged = Verdicts.for_case(lab.case, lab.trust)
+    try:
+        assert forged.log_checks(entries, None) == fresh
+        info = forged.run_info()
+    finally:
+        forged.close()
+    assert info["log_checks_from_cache"] == 3 and info["log_checks_verified"] == 1
+    assert len(info["problems"]) == 1 and "MAC mismatch" in info["problems"][0]
