@@ -33,7 +33,14 @@ from forensics.rekor.client import (
     RekorClient,
     SearchResult,
 )
-from forensics.rekor.entry import DecodedBody, LogInfo, MalformedEntry, RekorEntry, decode_body
+from forensics.rekor.entry import (
+    DecodedBody,
+    EntryFacts,
+    LogInfo,
+    MalformedEntry,
+    RekorEntry,
+    decode_body,
+)
 from forensics.rekor.verify import (
     Check,
     EntryVerification,
@@ -52,6 +59,7 @@ __all__ = [
     "ConsistencyProof",
     "DecodedBody",
     "DigestLookup",
+    "EntryFacts",
     "EntryNotFound",
     "EntryVerification",
     "LogInfo",

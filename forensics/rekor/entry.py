@@ -160,6 +160,30 @@ class InclusionProof:
 
 
 @dataclass(frozen=True)
+class EntryFacts:
+    """The identifying facts of one copy of an entry: enough to compare it with the log's copy
+    (`compare_entries`) at a few hundred bytes instead of the whole entry.
+
+    An investigation holds one per served file (the copy embedded in its provenance) while it
+    reads the log's copies; keeping the embedded bodies too cost about 6 KB per file. The body
+    is represented by its UUID (its RFC 6962 leaf hash), so two bodies differ exactly when the
+    UUIDs do.
+    """
+
+    uuid: str
+    log_index: int
+    integrated_time: int | None
+    log_id: bytes
+    checkpoint: str | None
+    """The signed note of the copy's inclusion proof (None without one)."""
+
+    @property
+    def log_id_hex(self) -> str:
+        """The log ID as lower-case hex."""
+        return self.log_id.hex()
+
+
+@dataclass(frozen=True)
 class RekorEntry:
     """One transparency-log entry, independent of the representation it came in."""
 
@@ -184,6 +208,17 @@ class RekorEntry:
     """Extra data a caller chose to attach. The parsers leave it empty: the fields above are the
     whole entry, and a copy of the JSON (base64 body, hex proof hashes) doubled the memory of every
     entry an analysis holds (about 7 KB each; 5,000 served + 5,000 embedded on a long history)."""
+
+    def facts(self) -> EntryFacts:
+        """What this copy of the entry states about itself, without the body (see `EntryFacts`)."""
+        proof = self.inclusion_proof
+        return EntryFacts(
+            self.uuid,
+            self.log_index,
+            self.integrated_time,
+            self.log_id,
+            proof.checkpoint if proof is not None else None,
+        )
 
     def fingerprint(self) -> str:
         """sha256 over every field of the entry (all that verification can read; not `raw`).

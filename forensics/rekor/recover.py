@@ -31,7 +31,7 @@ from forensics.intel import IntelSeed
 from forensics.models import DistFile, EvidenceRef, FileProvenance
 from forensics.primitives import NoteError, loads, parse_checkpoint
 from forensics.rekor.client import RETRIEVE_BATCH, ConsistencyProof, SearchResult
-from forensics.rekor.entry import LogInfo, RekorEntry
+from forensics.rekor.entry import EntryFacts, LogInfo, RekorEntry
 from forensics.rekor.verify import (
     EntryVerification,
     LogKeys,
@@ -134,7 +134,7 @@ def rekor_inputs(
     provenance: Mapping[str, FileProvenance],
     versions: Iterable[str] = (),
     store: EvidenceStore | None = None,
-    embedded: Mapping[str, tuple[str, str, RekorEntry]] | None = None,
+    embedded: Mapping[str, tuple[str, str, EntryFacts]] | None = None,
 ) -> RekorInputs:
     """Signing identities (seen and guessed), file digests, embedded log indexes and (with the
     store holding the provenance objects) the checkpoints embedded in them. `embedded`: the
@@ -162,9 +162,9 @@ def rekor_inputs(
         if embedded is None:
             served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in files}
             embedded = embedded_index(store, served)
-        for _name, _version, entry in embedded.values():
-            if entry.inclusion_proof is not None and entry.inclusion_proof.checkpoint:
-                checkpoints.add(entry.inclusion_proof.checkpoint)
+        for _name, _version, facts in embedded.values():
+            if facts.checkpoint:
+                checkpoints.add(facts.checkpoint)
     return RekorInputs(
         (*sorted(sans), *probes),
         tuple(sorted({d.sha256 for d in files})),
@@ -526,7 +526,7 @@ def reconcile(
     served: Mapping[str, tuple[str, str, FileProvenance]],
     project_repositories: frozenset[str],
     intel: Sequence[IntelSeed],
-    embedded: Mapping[str, tuple[str, str, RekorEntry]] | None = None,
+    embedded: Mapping[str, tuple[str, str, EntryFacts]] | None = None,
     outcomes: Mapping[str, tuple[bool, str]] | None = None,
 ) -> RekorView:
     """Sort gathered entries into cross-checks of served files and recovered entries.
@@ -695,12 +695,13 @@ def embedded_entries(raw_provenance: bytes) -> list[RekorEntry]:
 
 def embedded_index(
     store: EvidenceStore, served: Mapping[str, tuple[str, str, FileProvenance]]
-) -> dict[str, tuple[str, str, RekorEntry]]:
-    """uuid -> (filename, version, the entry as embedded in the stored provenance object)."""
-    out: dict[str, tuple[str, str, RekorEntry]] = {}
+) -> dict[str, tuple[str, str, EntryFacts]]:
+    """uuid -> (filename, version, the facts of the entry as embedded in the stored provenance
+    object). Facts, not whole entries: this index lives through the whole log replay."""
+    out: dict[str, tuple[str, str, EntryFacts]] = {}
     for filename, (version, _sha, fp) in sorted(served.items()):
         if fp.evidence is None or not fp.attestations:
             continue
         for entry in embedded_entries(store.blob(fp.evidence.sha256)):
-            out.setdefault(entry.uuid, (filename, version, entry))
+            out.setdefault(entry.uuid, (filename, version, entry.facts()))
     return out

@@ -48,6 +48,7 @@ from forensics.primitives import LogKey as LogKey  # re-exported: rekor's public
 from forensics.primitives import LogKeys as LogKeys
 from forensics.rekor.entry import (
     DecodedBody,
+    EntryFacts,
     MalformedEntry,
     RekorEntry,
     decode_body,
@@ -546,14 +547,16 @@ def verify_consistency_proof(
     return ConsistencyVerification(tuple(checks))
 
 
-def compare_entries(embedded: RekorEntry, served: RekorEntry) -> list[str]:
+def compare_entries(embedded: RekorEntry | EntryFacts, served: RekorEntry) -> list[str]:
     """Differences between the entry embedded in provenance and the log's copy of it.
 
-    The SET and inclusion proof are not compared: Rekor signs a fresh SET on every read and
-    proves inclusion against its current tree, so those legitimately differ.
+    The bodies are compared through their UUIDs (RFC 6962 leaf hashes of the bodies), so the
+    embedded copy may be given as its `EntryFacts`. The SET and inclusion proof are not
+    compared: Rekor signs a fresh SET on every read and proves inclusion against its current
+    tree, so those legitimately differ.
     """
     diffs: list[str] = []
-    if embedded.body != served.body:
+    if embedded.uuid != served.uuid:
         diffs.append(
             f"body differs: embedded UUID {embedded.uuid}, the log serves UUID {served.uuid}"
         )
