@@ -9,7 +9,11 @@ A PEP 740 verdict is a pure function of
   sigstore-models and cryptography versions it runs on (`verifier_version()`).
 
 `VerdictCache` stores verdicts under exactly that key in `<case>/cache/verdicts.sqlite`, so a
-re-analysis of the same case reuses them instead of verifying every attestation again. The file is
+re-analysis of the same case reuses them instead of verifying every attestation again. The same
+file, table `log_checks`, holds the outcome (passed, or the reason it failed) of verifying each
+transparency-log entry that cross-checks a served file, keyed by every field of the entry
+(`RekorEntry.fingerprint`), the log's shard offsets, the trusted root and the verifier
+(`LogCheckKey`): a pure function of those, like a verdict. The file is
 not evidence: it is not sealed, `forensics case verify` does not read it, and deleting the
 `cache/` folder only costs time (the next analysis verifies everything and fills it again).
 
