@@ -17,6 +17,7 @@ from forensics.collect.pypi_parse import IndexSnapshot, load_index_snapshot, pro
 from forensics.detectors import AnalysisContext, Requirement, run_detectors
 from forensics.errors import EvidenceError
 from forensics.evidence import NO_ANSWER, CaseMeta, EvidenceStore, StoredResponse
+from forensics.gcpause import paused_gc
 from forensics.intel import IntelSeed, parse_intel
 from forensics.models import (
     DistFile,
@@ -380,47 +381,50 @@ def analyze(
         if s.kind == "version"
     ]
     source, source_reason = _source(store, meta, snapshot)
-    timeline = build_timeline(
-        snapshot.project,
-        snapshot.files,
-        ev.provenance,
-        pep740=snapshot.pep740,
-        pep740_reason=snapshot.pep740_reason,
-        versions=snapshot.versions,
-        recovered=rekor.recovered if rekor else (),
-        reported=reported,
-        log_checks=rekor.crosschecks if rekor else (),
-        log_inconsistent=rekor.inconsistent if rekor else (),
-        github=ev.github,
-        project_info=snapshot.info,
-        source=source,
-    )
-    available: set[Requirement] = set()
-    unavailable: dict[Requirement, str] = {}
-    if snapshot.pep740 is Pep740Support.YES:
-        available.add(Requirement.PEP740)
-    else:
-        unavailable[Requirement.PEP740] = snapshot.pep740_reason
-    if rekor is not None:
-        available.add(Requirement.REKOR)
-    else:
-        unavailable[Requirement.REKOR] = "no transparency-log source was given (--rekor-url)"
-    if ev.github is not None:
-        available.add(Requirement.GITHUB)
-    else:
-        unavailable[Requirement.GITHUB] = "no GitHub source was given (--github-url)"
-    if source is not None:
-        available.add(Requirement.SOURCE)
-    else:
-        unavailable[Requirement.SOURCE] = source_reason
-    ctx = AnalysisContext(
-        snapshot.project,
-        when,
-        timeline,
-        frozenset(available),
-        unavailable,
-    )
-    findings, skipped = run_detectors(ctx)
+    # The pure stages build a few hundred thousand objects that all stay until the report is
+    # written: see forensics.gcpause.
+    with paused_gc():
+        timeline = build_timeline(
+            snapshot.project,
+            snapshot.files,
+            ev.provenance,
+            pep740=snapshot.pep740,
+            pep740_reason=snapshot.pep740_reason,
+            versions=snapshot.versions,
+            recovered=rekor.recovered if rekor else (),
+            reported=reported,
+            log_checks=rekor.crosschecks if rekor else (),
+            log_inconsistent=rekor.inconsistent if rekor else (),
+            github=ev.github,
+            project_info=snapshot.info,
+            source=source,
+        )
+        available: set[Requirement] = set()
+        unavailable: dict[Requirement, str] = {}
+        if snapshot.pep740 is Pep740Support.YES:
+            available.add(Requirement.PEP740)
+        else:
+            unavailable[Requirement.PEP740] = snapshot.pep740_reason
+        if rekor is not None:
+            available.add(Requirement.REKOR)
+        else:
+            unavailable[Requirement.REKOR] = "no transparency-log source was given (--rekor-url)"
+        if ev.github is not None:
+            available.add(Requirement.GITHUB)
+        else:
+            unavailable[Requirement.GITHUB] = "no GitHub source was given (--github-url)"
+        if source is not None:
+            available.add(Requirement.SOURCE)
+        else:
+            unavailable[Requirement.SOURCE] = source_reason
+        ctx = AnalysisContext(
+            snapshot.project,
+            when,
+            timeline,
+            frozenset(available),
+            unavailable,
+        )
+        findings, skipped = run_detectors(ctx)
     if rekor is not None:
         skipped += tuple(Skipped("transparency-log", p) for p in rekor.problems)
     if ev.github is not None:
