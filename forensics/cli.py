@@ -13,12 +13,15 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from forensics import __version__
 from forensics.errors import CaseIntegrityError, ForensicsError, UsageError
 from forensics.models import Severity, parse_time
-from forensics.reports.interface import Format
+from forensics.reports.interface import Format, Renderer, StreamingRenderer
+
+if TYPE_CHECKING:
+    from forensics.analysis import Investigation
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_SOURCE, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
 
@@ -315,10 +318,40 @@ def _write(text: str, output: Path | None) -> None:
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise UsageError(
-                f"cannot write {output}: {exc.strerror or exc}",
-                hint="choose a writable file, or leave out -o to print the report",
-            ) from exc
+            raise _unwritable(output, exc) from exc
+
+
+def _unwritable(output: Path, exc: OSError) -> UsageError:
+    return UsageError(
+        f"cannot write {output}: {exc.strerror or exc}",
+        hint="choose a writable file, or leave out -o to print the report",
+    )
+
+
+def _write_report(renderer: Renderer, inv: Investigation, output: Path | None) -> None:
+    """The rendered report to `output` (stdout when None); a renderer that can stream writes
+    as it renders, so that a long history's report is never held whole (same bytes)."""
+    if not isinstance(renderer, StreamingRenderer):
+        _write(renderer.render(inv), output)
+        return
+    if output is None:
+        renderer.write(inv, sys.stdout)
+        return
+    try:
+        out = output.open("w", encoding="utf-8")  # as write_text opens it
+    except OSError as exc:
+        raise _unwritable(output, exc) from exc
+    try:
+        with out:
+            renderer.write(inv, out)
+    except BaseException as exc:
+        # An interrupted report is no report: do not leave the truncated one behind (a regular
+        # file this run opened; never a device, a pipe or a symlink such as /dev/stdout).
+        if output.is_file() and not output.is_symlink():
+            output.unlink()
+        if isinstance(exc, OSError):
+            raise _unwritable(output, exc) from exc
+        raise
 
 
 _PROJECT_NAME = r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
@@ -407,7 +440,7 @@ def cmd_investigate(args: argparse.Namespace) -> int:
     to_terminal = args.output is None and sys.stdout.isatty()
     color = fmt is Format.TEXT and to_terminal
     width = shutil.get_terminal_size((120, 24)).columns
-    _write(renderer_for(fmt, color=color, width=width).render(inv), args.output)
+    _write_report(renderer_for(fmt, color=color, width=width), inv, args.output)
     if args.fail_on:
         threshold = Severity(args.fail_on)
         if any(f.severity.rank >= threshold.rank for f in inv.findings):
