@@ -17,7 +17,7 @@ from forensics.collect.pypi_parse import IndexSnapshot, load_index_snapshot, pro
 from forensics.detectors import AnalysisContext, Requirement, run_detectors
 from forensics.errors import EvidenceError
 from forensics.evidence import NO_ANSWER, CaseMeta, EvidenceStore, StoredResponse
-from forensics.gcpolicy import fewer_collections
+from forensics.gcpause import paused_gc
 from forensics.intel import IntelSeed, parse_intel
 from forensics.models import (
     DistFile,
@@ -363,7 +363,9 @@ def analyze(
     `as_of` is a cut-off: every read goes through `store.at(as_of)`, so evidence retrieved
     after it is not used (a case collected twice, analysed as of the first collection, gives
     the first report)."""
-    with fewer_collections():
+    # A few hundred thousand objects are built and all kept until the report is written: see
+    # forensics.gcpause.
+    with paused_gc():
         return _analyze(
             store,
             as_of=as_of,

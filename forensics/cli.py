@@ -9,17 +9,21 @@ accepts it).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from forensics import __version__
 from forensics.errors import CaseIntegrityError, ForensicsError, UsageError
-from forensics.gcpolicy import fewer_collections
 from forensics.models import Severity, parse_time
-from forensics.reports.interface import Format
+from forensics.reports.interface import Format, Renderer, StreamingRenderer
+
+if TYPE_CHECKING:
+    from forensics.analysis import Investigation
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_SOURCE, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
 
@@ -316,10 +320,64 @@ def _write(text: str, output: Path | None) -> None:
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise UsageError(
-                f"cannot write {output}: {exc.strerror or exc}",
-                hint="choose a writable file, or leave out -o to print the report",
-            ) from exc
+            raise _unwritable(output, exc) from exc
+
+
+def _unwritable(output: Path, exc: OSError) -> UsageError:
+    return UsageError(
+        f"cannot write {output}: {exc.strerror or exc}",
+        hint="choose a writable file, or leave out -o to print the report",
+    )
+
+
+def _write_report(renderer: Renderer, inv: Investigation, output: Path | None) -> None:
+    """The rendered report to `output` (stdout when None); a renderer that can stream writes
+    as it renders, so that a long history's report is never held whole (same bytes).
+
+    A report to a file is written beside it and renamed into place once complete: a rendering
+    that fails half-way leaves neither a truncated report nor a lost earlier file. Any other
+    path (a symlink such as `/dev/stdout`, a pipe, a device) is written to directly.
+    """
+    from forensics.gcpause import paused_gc
+
+    with paused_gc():  # rendering builds and keeps many objects: see forensics.gcpause
+        if not isinstance(renderer, StreamingRenderer):
+            _write(renderer.render(inv), output)
+            return
+        if output is None:
+            renderer.write(inv, sys.stdout)
+            return
+        if output.is_symlink() or (output.exists() and not output.is_file()):
+            try:
+                with output.open("w", encoding="utf-8") as out:
+                    renderer.write(inv, out)
+            except OSError as exc:
+                raise _unwritable(output, exc) from exc
+            return
+        _stream_to_file(renderer, inv, output)
+
+
+def _stream_to_file(renderer: StreamingRenderer, inv: Investigation, output: Path) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _unwritable(output, exc) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            renderer.write(inv, out)
+        os.chmod(tmp, 0o666 & ~_umask())  # what open() would have given a new report
+        os.replace(tmp, output)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _unwritable(output, exc) from exc
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 _PROJECT_NAME = r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
@@ -408,7 +466,7 @@ def cmd_investigate(args: argparse.Namespace) -> int:
     to_terminal = args.output is None and sys.stdout.isatty()
     color = fmt is Format.TEXT and to_terminal
     width = shutil.get_terminal_size((120, 24)).columns
-    _write(renderer_for(fmt, color=color, width=width).render(inv), args.output)
+    _write_report(renderer_for(fmt, color=color, width=width), inv, args.output)
     if args.fail_on:
         threshold = Severity(args.fail_on)
         if any(f.severity.rank >= threshold.rank for f in inv.findings):
@@ -535,8 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        with fewer_collections():  # a command builds one large graph and exits
-            return _dispatch(parser, args)
+        return _dispatch(parser, args)
     except ForensicsError as exc:
         sys.stderr.write(exc.diagnostics() + "\n")
         return exc.exit_code

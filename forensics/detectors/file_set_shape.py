@@ -58,18 +58,20 @@ class FileSetShape(Detector):
     def run(self, ctx: AnalysisContext) -> Sequence[Finding]:
         """One finding per release that lacks usual families."""
         releases = comparable(ctx.timeline.releases)
+        # each release's shape once (it is in the history of up to `WINDOW` later releases)
+        shape_of = {id(r): release_shape(r) for r in releases}
         out: list[Finding] = []
         for i, rel in enumerate(releases):
             hist = history(releases, i)
             if not hist.releases:
                 continue
-            shapes = [release_shape(r) for r in hist.releases]
+            shapes = [shape_of[id(r)] for r in hist.releases]
             counts: dict[str, int] = {}
             for shape in shapes:
                 for family in shape:
                     counts[family] = counts.get(family, 0) + 1
             usual = {f for f, n in counts.items() if n >= USUAL * len(shapes) and f not in LEGACY}
-            mine = release_shape(rel)
+            mine = shape_of[id(rel)]
             lost = sorted(usual - mine)
             if not lost:
                 continue

@@ -19,7 +19,7 @@ from forensics.detectors.interface import (
     doc_paragraph,
 )
 from forensics.models import Confidence, Finding, ProvenanceStatus, Severity, isoformat
-from forensics.timeline.baseline import CHANNEL, MIN_SUPPORT, support_for
+from forensics.timeline.baseline import CHANNEL, MIN_SUPPORT, Support
 
 MOTIVATION = doc_paragraph(__doc__)
 
@@ -43,13 +43,14 @@ class PartialProvenance(Detector):
         """Flag absent files next to verified ones; late additions are more severe."""
         out = []
         releases = ctx.timeline.releases
+        support_of = Support(releases, CHANNEL)
         for rel in releases:
             attested = [f for f in rel.files if f.provenance.status is ProvenanceStatus.VERIFIED]
             if not attested or not any(
                 f.provenance.status is ProvenanceStatus.ABSENT for f in rel.files
             ):
                 continue
-            support = support_for(releases, rel, CHANNEL)
+            support = support_of(rel)
             same, total = (support[0], support[1]) if support else (0, 0)
             habitual = same >= MIN_SUPPORT or (total and same / total >= 0.5)
             scope = support[2].describe(total) if support else "earlier releases"

@@ -120,14 +120,17 @@ class PublisherChanged(Detector):
             lambda r: " + ".join(sorted(r.publishers)) if r.publishers else None,
         )
         by_version = {d.release.version: d for d in deviations(ctx.timeline.releases, sets)}
-        for rel in ctx.timeline.releases:
+        # the first release with a publisher, once (not a pass over the earlier releases each)
+        first_signed = next(
+            (i for i, r in enumerate(ctx.timeline.releases) if r.publishers),
+            len(ctx.timeline.releases),
+        )
+        for i, rel in enumerate(ctx.timeline.releases):
             if ReleaseState.INCONSISTENT not in rel.states or len(rel.publishers) < 2:
                 continue
             multi = by_version.get(rel.version)
             if multi is None:
-                first = not any(
-                    r.publishers for r in ctx.timeline.releases[: ctx.timeline.releases.index(rel)]
-                )
+                first = first_signed >= i  # (versions are unique: `rel` is at `i` only)
                 severity = Severity.INFO
                 why = (
                     "no earlier attested release to compare with"

@@ -13,6 +13,7 @@ new normal); a lowered floor against the line is low (projects do widen support 
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 
@@ -43,12 +44,12 @@ def declared(rel: ReleaseView) -> str | None:
     return values.most_common(1)[0][0] if values else None
 
 
-def _undeclared(rel: ReleaseView) -> bool:
-    return declared(rel) is None
-
-
+@functools.lru_cache(maxsize=4096)
 def floor(spec: str | None) -> Version | None:
-    """The lowest Python a specifier admits, from its `>=`/`>`/`~=`/`==` clauses (None if none)."""
+    """The lowest Python a specifier admits, from its `>=`/`>`/`~=`/`==` clauses (None if none).
+
+    Cached: a pure function of the text, asked for every declaration of every release's history
+    (a project has a handful of distinct specifiers), and `Version` is immutable."""
     if not spec:
         return None
     try:
@@ -79,20 +80,23 @@ class RequiresPythonDrop(Detector):
     def run(self, ctx: AnalysisContext) -> Sequence[Finding]:
         """One finding per release that drops or lowers the declaration."""
         releases = comparable(ctx.timeline.releases)
+        # Each release's declaration once: every release is in the history of up to `WINDOW`
+        # later ones, and the later releases of a line are only walked for a missing one.
+        decl = {id(r): declared(r) for r in releases}
         out: list[Finding] = []
         for i, rel in enumerate(releases):
             hist = history(releases, i)
             if not hist.warm:
                 continue
-            before = [declared(r) for r in hist.releases]
+            before = [decl[id(r)] for r in hist.releases]
             if not all(before):
                 continue
-            mine = declared(rel)
+            mine = decl[id(rel)]
             floors = [f for b in before if (f := floor(b)) is not None]
             my_floor = floor(mine)
-            later = later_in_line(releases, i)
             if mine is None:
-                kept = persistence(rel, later, _undeclared)
+                later = later_in_line(releases, i)
+                kept = persistence(rel, later, lambda r: decl[id(r)] is None)
                 persisted = kept.releases
                 severity = (
                     Severity.INFO if kept.settled or is_prerelease(rel.version) else Severity.MEDIUM

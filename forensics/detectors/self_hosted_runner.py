@@ -19,7 +19,7 @@ from forensics.detectors.interface import (
     doc_paragraph,
 )
 from forensics.models import Confidence, Finding, Severity
-from forensics.timeline.baseline import attribute, corroboration, deviations, support_for
+from forensics.timeline.baseline import Support, attribute, corroboration, deviations
 
 MOTIVATION = doc_paragraph(__doc__)
 
@@ -40,13 +40,14 @@ class SelfHostedRunner(Detector):
         """Judge runner_environment == self-hosted against the line's runners."""
         runner = attribute("runner")
         devs = {d.release.version: d for d in deviations(ctx.timeline.releases, runner)}
+        support_of = Support(ctx.timeline.releases, runner)
         out = []
         for rel in ctx.timeline.releases:
             value = runner.read(rel) or ""
             if "self-hosted" not in value:
                 continue
             dev = devs.get(rel.version)
-            support = support_for(ctx.timeline.releases, rel, runner)
+            support = support_of(rel)
             if dev is None and support is not None and support[1] == 0:
                 severity, why = Severity.MEDIUM, "no earlier release to compare the runner with"
             elif dev is None:

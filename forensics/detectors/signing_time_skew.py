@@ -21,7 +21,7 @@ from forensics.detectors.interface import (
     doc_paragraph,
 )
 from forensics.models import Confidence, Finding, Severity, isoformat
-from forensics.timeline.baseline import earlier_values, robust_scale, upload_to_log_seconds
+from forensics.timeline.baseline import EarlierValues, robust_scale, upload_to_log_seconds
 
 #: How long before an upload a signature may be logged before it is suspicious.
 MAX_LEAD = timedelta(hours=1)
@@ -50,6 +50,7 @@ class SigningTimeSkew(Detector):
         out = []
         releases = ctx.timeline.releases
         latency = {rel.version: upload_to_log_seconds(rel) for rel in releases}
+        earlier_of = EarlierValues(releases, lambda r: latency[r.version])
         for rel in releases:
             skewed = any(
                 e.integrated_time is not None
@@ -63,7 +64,7 @@ class SigningTimeSkew(Detector):
             )
             if not skewed:
                 continue
-            earlier = earlier_values(releases, rel, lambda r: latency[r.version])
+            earlier = earlier_of(rel)
             scale = robust_scale(earlier[1]) if earlier else None
             for fv in rel.files:
                 upload = fv.dist.upload_time

@@ -16,8 +16,10 @@ expire and are re-run under other ids.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
+
+from packaging.version import Version
 
 from forensics.detectors.interface import (
     AnalysisContext,
@@ -27,7 +29,14 @@ from forensics.detectors.interface import (
     doc_paragraph,
     release_evidence,
 )
-from forensics.models import Confidence, Finding, Severity, SourceRepository
+from forensics.models import (
+    Confidence,
+    Finding,
+    Severity,
+    SourceRepository,
+    SourceRun,
+    SourceTag,
+)
 from forensics.timeline import ReleaseView
 from forensics.timeline.numeric import (
     comparable,
@@ -37,6 +46,7 @@ from forensics.timeline.numeric import (
     later_in_line,
     persistence,
 )
+from forensics.versions import parse_version
 
 HABIT = 0.9
 #: A tagged commit dated this long after the upload was not what the upload was built from.
@@ -45,28 +55,63 @@ TAG_LATE = timedelta(hours=1)
 RUN_LATE = timedelta(hours=6)
 
 
-def _tagged(source: SourceRepository, rel: ReleaseView) -> bool:
-    return bool(source.tags_for(rel.version))
+class _Source:
+    """What the repository says of each release, asked once per release.
 
+    A release is judged once for itself and once for each later release whose history holds it,
+    and `SourceRepository.tags_for` (like a pass over every run) reads the whole listing each
+    time: quadratic for a project that tags and builds every release. Here the tags are grouped
+    by the version they name (parsed: equal versions hash alike, so this is `tags_for`'s PEP 440
+    equality; None groups the tags whose version does not parse, which is what an unparsable
+    version matched) and the runs by head commit and branch, once."""
 
-def _tag_after(source: SourceRepository, rel: ReleaseView) -> bool | None:
-    """True when every dated tag of the release points at a commit dated after the upload."""
-    dated = [t.commit_date for t in source.tags_for(rel.version) if t.commit_date is not None]
-    if not dated or rel.first_upload is None:
-        return None
-    return min(dated) > rel.first_upload + TAG_LATE
+    def __init__(self, source: SourceRepository) -> None:
+        self.source = source
+        self._by_version: dict[Version | None, list[SourceTag]] = {}
+        for tag in source.tags:
+            if tag.version is not None:
+                self._by_version.setdefault(parse_version(tag.version), []).append(tag)
+        self._by_sha: dict[str, list[SourceRun]] = {}
+        self._by_branch: dict[str, list[SourceRun]] = {}
+        for run in source.runs:
+            self._by_sha.setdefault(run.head_sha, []).append(run)
+            self._by_branch.setdefault(run.head_branch, []).append(run)
+        self._tags: dict[str, tuple[SourceTag, ...]] = {}
+        self._runs: dict[int, tuple[ReleaseView, bool]] = {}
 
+    def tags_for(self, version: str) -> tuple[SourceTag, ...]:
+        """`source.tags_for(version)`, in listing order."""
+        tags = self._tags.get(version)
+        if tags is None:
+            tags = self._tags[version] = tuple(self._by_version.get(parse_version(version), ()))
+        return tags
 
-def _has_run(source: SourceRepository, rel: ReleaseView) -> bool:
-    tags = source.tags_for(rel.version)
-    shas = {t.sha for t in tags}
-    names = {t.name for t in tags}
-    limit = (rel.first_upload + RUN_LATE) if rel.first_upload else None
-    return any(
-        (r.head_sha in shas or r.head_branch in names)
-        and (limit is None or r.created_at is None or r.created_at <= limit)
-        for r in source.runs
-    )
+    def tagged(self, rel: ReleaseView) -> bool:
+        """Does a tag name the release's version?"""
+        return bool(self.tags_for(rel.version))
+
+    def tag_after(self, rel: ReleaseView) -> bool | None:
+        """True when every dated tag of the release points at a commit dated after the upload."""
+        dated = [t.commit_date for t in self.tags_for(rel.version) if t.commit_date is not None]
+        if not dated or rel.first_upload is None:
+            return None
+        return min(dated) > rel.first_upload + TAG_LATE
+
+    def has_run(self, rel: ReleaseView) -> bool:
+        """Is there a run at a commit or a branch tagged with the version, at most `RUN_LATE`
+        after the upload?"""
+        known = self._runs.get(id(rel))
+        if known is not None and known[0] is rel:
+            return known[1]
+        tags = self.tags_for(rel.version)
+        limit = (rel.first_upload + RUN_LATE) if rel.first_upload else None
+        candidates = [r for sha in {t.sha for t in tags} for r in self._by_sha.get(sha, ())]
+        candidates += [r for n in {t.name for t in tags} for r in self._by_branch.get(n, ())]
+        answer = any(
+            limit is None or r.created_at is None or r.created_at <= limit for r in candidates
+        )
+        self._runs[id(rel)] = (rel, answer)
+        return answer
 
 
 class SourceTagMissing(Detector):
@@ -87,11 +132,12 @@ class SourceTagMissing(Detector):
             return []
         releases = comparable(ctx.timeline.releases)
         oldest_run = min((r.created_at for r in source.runs if r.created_at), default=None)
+        src = _Source(source)
         out: list[Finding] = []
         for i, rel in enumerate(releases):
             hist = history(releases, i)
             n = len(hist.releases)
-            tagged = sum(1 for r in hist.releases if _tagged(source, r))
+            tagged = sum(1 for r in hist.releases if src.tagged(r))
             issues: list[tuple[Severity, str]] = []
             values = {
                 "repository": source.repository,
@@ -99,8 +145,8 @@ class SourceTagMissing(Detector):
                 "tagged_before": f"{tagged} of {n}",
             }
             strong = hist.warm and not is_prerelease(rel.version)
-            if not _tagged(source, rel) and source.tags_complete and tagged:
-                kept = persistence(rel, later_in_line(releases, i), _untagged(source))
+            if not src.tagged(rel) and source.tags_complete and tagged:
+                kept = persistence(rel, later_in_line(releases, i), lambda r: not src.tagged(r))
                 habit = tagged >= HABIT * n
                 severity = (
                     Severity.MEDIUM
@@ -113,9 +159,9 @@ class SourceTagMissing(Detector):
                 if kept.releases:
                     text += f"; untagged releases followed for {human(kept.span)}"
                 issues.append((severity, text))
-            late = _tag_after(source, rel)
+            late = src.tag_after(rel)
             if late:
-                before = [r for r in hist.releases if _tag_after(source, r) is False]
+                before = [r for r in hist.releases if src.tag_after(r) is False]
                 habit = len(before) >= HABIT * n
                 severity = Severity.MEDIUM if habit and strong else Severity.INFO
                 issues.append(
@@ -126,14 +172,14 @@ class SourceTagMissing(Detector):
                     )
                 )
             if (
-                _tagged(source, rel)
+                src.tagged(rel)
                 and oldest_run is not None
                 and rel.first_upload is not None
                 and rel.first_upload >= oldest_run
             ):
-                with_run = sum(1 for r in hist.releases if _has_run(source, r))
+                with_run = sum(1 for r in hist.releases if src.has_run(r))
                 values["runs_before"] = f"{with_run} of {n}"
-                if not _has_run(source, rel) and with_run >= HABIT * n and hist.warm:
+                if not src.has_run(rel) and with_run >= HABIT * n and hist.warm:
                     issues.append(
                         (
                             Severity.LOW,
@@ -152,7 +198,7 @@ class SourceTagMissing(Detector):
                     + "; ".join(text for _, text in issues),
                     release=rel,
                     evidence=release_evidence(rel)
-                    + [t.evidence for t in source.tags_for(rel.version)][:1],
+                    + [t.evidence for t in src.tags_for(rel.version)][:1],
                     values=values,
                     tip=(
                         "Ask the maintainers whether they published this release; compare its "
@@ -161,7 +207,3 @@ class SourceTagMissing(Detector):
                 )
             )
         return out
-
-
-def _untagged(source: SourceRepository) -> Callable[[ReleaseView], bool]:
-    return lambda rel: not _tagged(source, rel)

@@ -20,7 +20,7 @@ from forensics.detectors.interface import (
     doc_paragraph,
 )
 from forensics.models import Confidence, Finding, Severity
-from forensics.timeline.baseline import MIN_SUPPORT, attribute, support_for
+from forensics.timeline.baseline import MIN_SUPPORT, Support, attribute
 
 RISKY_TRIGGERS = frozenset({"pull_request_target", "pull_request", "workflow_run", "issue_comment"})
 
@@ -41,6 +41,7 @@ class UntrustedTrigger(Detector):
         """Flag PR refs (high) and risky triggers (high when new to the line, low when habit)."""
         out = []
         releases = ctx.timeline.releases
+        support_of = Support(releases, attribute("trigger"))
         for rel in releases:
             triggers = sorted(
                 {
@@ -56,7 +57,7 @@ class UntrustedTrigger(Detector):
                 continue
             reasons = [f"built from pull-request ref {r}" for r in pr_refs]
             reasons += [f"workflow triggered by {t}" for t in risky]
-            support = support_for(releases, rel, attribute("trigger"))
+            support = support_of(rel)
             same, total = (support[0], support[1]) if support else (0, 0)
             habitual = not pr_refs and same >= MIN_SUPPORT and same * 2 >= total
             scope = support[2].describe(total) if support else "earlier releases"

@@ -1,5 +1,5 @@
 """Reports: one renderer per format behind one interface; the JSON schema is versioned."""
 
-from forensics.reports.interface import Format, Renderer, renderer_for
+from forensics.reports.interface import Format, Renderer, StreamingRenderer, renderer_for
 
-__all__ = ["Format", "Renderer", "renderer_for"]
+__all__ = ["Format", "Renderer", "StreamingRenderer", "renderer_for"]

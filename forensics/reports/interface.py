@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, assert_never
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, assert_never, runtime_checkable
 
 if TYPE_CHECKING:
     from forensics.analysis import Investigation
@@ -16,6 +16,16 @@ class Renderer(Protocol):
 
     def render(self, inv: Investigation) -> str:
         """Return the whole document."""
+        ...
+
+
+@runtime_checkable
+class StreamingRenderer(Renderer, Protocol):
+    """A renderer that can also write its document as it makes it (the same text as `render`),
+    for documents too large to hold whole (the JSON report of a long history)."""
+
+    def write(self, inv: Investigation, out: TextIO) -> None:
+        """Write the whole document to `out`."""
         ...
 
 

@@ -7,10 +7,12 @@ analysis on the same case with the same `--as-of` gives byte-identical JSON.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TextIO
 
 from forensics.models import FileProvenance, isoformat
-from forensics.reports.sanitize import json_text
+from forensics.reports.jsonenc import Lazy
+from forensics.reports.sanitize import json_pieces, json_text
 from forensics.timeline import FileView, ReleaseView
 from forensics.verdict import assess
 
@@ -108,7 +110,21 @@ def release_json(rel: ReleaseView) -> dict[str, Any]:
 
 def report_dict(inv: Investigation) -> dict[str, Any]:
     """The whole report as a dict."""
+    return _report(inv, lazy=False)
+
+
+def _report(inv: Investigation, *, lazy: bool) -> dict[str, Any]:
+    """The report; with `lazy`, its releases and events are made one by one as they are written
+    (`Lazy`), so that the largest parts of the document never exist whole."""
     a = assess(inv)
+    releases: list[dict[str, Any]] | Lazy
+    events: list[dict[str, Any]] | Lazy
+    if lazy:
+        releases = Lazy(lambda: map(release_json, inv.timeline.releases))
+        events = Lazy(lambda: (e.to_json() for e in inv.timeline.events))
+    else:
+        releases = [release_json(r) for r in inv.timeline.releases]
+        events = [e.to_json() for e in inv.timeline.events]
     return {
         "schema": SCHEMA,
         "verdicts": [v.to_json() for v in a.verdicts],
@@ -120,8 +136,8 @@ def report_dict(inv: Investigation) -> dict[str, Any]:
         "simulated": inv.simulated,
         "notes": list(inv.notes),
         "sources": {k: dict(sorted(v.items())) for k, v in inv.sources.items()},
-        "releases": [release_json(r) for r in inv.timeline.releases],
-        "events": [e.to_json() for e in inv.timeline.events],
+        "releases": releases,
+        "events": events,
         "findings": [f.to_json() for f in inv.findings],
         "skipped": [s.to_json() for s in inv.skipped],
         "problems": list(inv.problems),
@@ -136,9 +152,27 @@ def dumps(data: dict[str, Any]) -> str:
     return json_text(data) + "\n"
 
 
+def report_pieces(inv: Investigation) -> Iterator[str]:
+    """`dumps(report_dict(inv))` in pieces of about a megabyte, each release and event made as
+    the text reaches it."""
+    yield from json_pieces(_report(inv, lazy=True))
+    yield "\n"
+
+
+def write_report(inv: Investigation, out: TextIO) -> None:
+    """Write `dumps(report_dict(inv))` to `out` without holding the whole document or its text
+    (at 2,500 releases the text is 50 MB, and `json.dumps` held several times that at once)."""
+    for piece in report_pieces(inv):
+        out.write(piece)
+
+
 class JsonRenderer:
     """Renders `forensics.report/v1`."""
 
     def render(self, inv: Investigation) -> str:
         """The JSON document."""
-        return dumps(report_dict(inv))
+        return "".join(report_pieces(inv))
+
+    def write(self, inv: Investigation, out: TextIO) -> None:
+        """The JSON document, written to `out` as it is made (see `write_report`)."""
+        write_report(inv, out)

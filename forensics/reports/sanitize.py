@@ -22,7 +22,10 @@ import html
 import json
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+from forensics.reports.jsonenc import IndentedEncoder
 
 # C0, DEL, C1, plus the Unicode "format" characters that change what a reader sees without
 # being visible themselves (bidi embeddings/overrides/isolates, zero-width joiners, BOM...).
@@ -88,14 +91,39 @@ _JSON_INVISIBLE = re.compile(
 )
 
 
+def _json_escape(text: str) -> str:
+    # These characters can only occur inside JSON strings, where \\uXXXX is their exact escape;
+    # each is replaced on its own, so escaping pieces of a text one by one escapes the text.
+    return _JSON_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def json_text(data: Any, *, indent: int | None = 2) -> str:
     """Canonical JSON (sorted keys) with every invisible character `\\u`-escaped."""
-    text = json.dumps(
-        data,
-        indent=indent,
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=None if indent else (",", ":"),
+    if indent is not None and indent > 0:
+        return "".join(json_pieces(data, indent=indent))
+    return _json_escape(
+        json.dumps(data, indent=indent, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     )
-    # these characters can only occur inside JSON strings, where \\uXXXX is their exact escape
-    return _JSON_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def json_pieces(data: Any, *, indent: int = 2) -> Iterator[str]:
+    """`json_text(data, indent=indent)` in pieces of about a megabyte.
+
+    `forensics.reports.jsonenc` writes the same text as `json.dumps(indent=..., sort_keys=True)`
+    without holding all of it; `Lazy` arrays in `data` are made as the text reaches them."""
+    for batch in batched_text(IndentedEncoder(indent).pieces(data)):
+        yield _json_escape(batch)
+
+
+def batched_text(pieces: Iterable[str], size: int = 1 << 20) -> Iterator[str]:
+    """`pieces` joined into strings of about `size` characters (few writes, bounded memory)."""
+    batch: list[str] = []
+    length = 0
+    for piece in pieces:
+        batch.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(batch)
+            batch, length = [], 0
+    if batch:
+        yield "".join(batch)

@@ -171,15 +171,18 @@ def tag_value(rel: ReleaseView, timeline: Timeline) -> str | None:
     """
     if not timeline.tags:
         return None
-    version = parse_version(_normal(rel.version))
+    normal = _normal(rel.version)
+    version = parse_version(normal)
     shapes: list[str] = []
-    for tags in timeline.tags.values():
-        named = {n: v for n in tags if (v := version_from_tag(n)) is not None}
-        shapes += [ref_pattern(n) for n, v in named.items() if v == _normal(rel.version)]
-        if not shapes and len(tags) >= TAG_PAGE and named:
-            oldest = min(p for v in named.values() if (p := parse_version(v)) is not None)
-            if version is None or version < oldest:
-                return None
+    for index in timeline.tag_index.values():  # the listings, by the version tags name
+        shapes += [ref_pattern(name) for name, _sha in index.by_version.get(normal, ())]
+        if (
+            not shapes
+            and index.listed >= TAG_PAGE
+            and index.by_version
+            and (version is None or version < index.oldest)
+        ):
+            return None
     return sorted(shapes)[0] if shapes else MISSING
 
 
@@ -226,16 +229,69 @@ def backport(rel: ReleaseView, earlier: Sequence[ReleaseView]) -> str | None:
 def support_for(
     releases: Sequence[ReleaseView], rel: ReleaseView, attribute: Attribute
 ) -> tuple[int, int, Scope] | None:
-    """(earlier releases with the same value, earlier releases observed, scope) for `rel`."""
-    obs = observe(releases, attribute.read)
-    seq = [r for r, _v in obs]
-    if rel not in seq:
-        return None
-    pos = seq.index(rel)
-    scope = comparison_scope(seq, pos, list(range(pos)))
-    value = obs[pos][1]
-    same = sum(1 for i in scope.members if obs[i][1] == value)
-    return same, len(scope.members), scope
+    """(earlier releases with the same value, earlier releases observed, scope) for `rel`.
+
+    For several releases of one history, make one `Support` and ask it for each."""
+    return Support(releases, attribute)(rel)
+
+
+class _Earlier:
+    """Positions of a sequence of releases per line, major family and value, to answer for any
+    position what `comparison_scope(seq, position, range(position))` answers (and how many of
+    the compared releases have a value) by bisection instead of a scan of the earlier releases.
+    """
+
+    def __init__(self, seq: Sequence[ReleaseView], values: Sequence[object]) -> None:
+        self.by_group: dict[tuple[str, str], list[int]] = {}
+        self.by_value: dict[tuple[str, str, object], list[int]] = {}
+        for i, (rel, value) in enumerate(zip(seq, values, strict=True)):
+            for key in (("line", rel.line), ("major", major(rel.line)), ("project", "")):
+                self.by_group.setdefault(key, []).append(i)
+                self.by_value.setdefault((*key, value), []).append(i)
+
+    def scope(self, rel: ReleaseView, before: int) -> tuple[Scope, tuple[str, str]]:
+        """`rel`'s scope among the first `before` positions, and the key of its group."""
+        for key in (("line", rel.line), ("major", major(rel.line))):
+            members = self.by_group.get(key, [])
+            k = bisect.bisect_left(members, before)
+            if k >= SCOPE_MIN:
+                label = rel.line if key[0] == "line" else f"{key[1]}.x"
+                return Scope(key[0], label, tuple(members[:k])), key
+        return Scope("project", "project", tuple(range(before))), ("project", "")
+
+    def same(self, key: tuple[str, str], value: object, before: int) -> int:
+        """How many of the group's first `before` positions have `value`."""
+        return bisect.bisect_left(self.by_value.get((*key, value), []), before)
+
+
+class Support:
+    """`support_for(releases, rel, attribute)` for the releases of one history: the attribute is
+    read once per release, and each answer is a lookup (asking `support_for` for every release of
+    a long history, as the detectors do where a habit makes every release a candidate, read the
+    whole history every time: quadratic). Built on first use."""
+
+    def __init__(self, releases: Sequence[ReleaseView], attribute: Attribute) -> None:
+        self.releases, self.attribute = releases, attribute
+        self._ready: tuple[list[ReleaseView], list[str], dict[int, int], _Earlier] | None = None
+
+    def __call__(self, rel: ReleaseView) -> tuple[int, int, Scope] | None:
+        """(earlier releases with the same value, earlier releases observed, scope)."""
+        if self._ready is None:
+            obs = observe(self.releases, self.attribute.read)
+            seq, values = [r for r, _v in obs], [v for _r, v in obs]
+            first: dict[int, int] = {}
+            for i, r in enumerate(seq):
+                first.setdefault(id(r), i)
+            self._ready = (seq, values, first, _Earlier(seq, values))
+        seq, values, first, earlier = self._ready
+        pos = first.get(id(rel))
+        if pos is None:  # not one of these objects: found by equality, as `list.index` does
+            try:
+                pos = seq.index(rel)
+            except ValueError:
+                return None
+        scope, key = earlier.scope(seq[pos], pos)
+        return earlier.same(key, values[pos], pos), len(scope.members), scope
 
 
 def _normal(version: str) -> str:
@@ -494,10 +550,10 @@ def deviations(
         if not groups.total:
             groups.accept(pos)
             continue
-        scope, counts = groups.scope(pos)
+        key, members, counts = groups.scope(pos)
         retired = recurrence = False
         if value in counts:
-            recent = [values[i] for i in scope.members[-PERSIST:]]
+            recent = [values[i] for i in members[-PERSIST:]]
             retired = (
                 regime and len(recent) == PERSIST and len(set(recent)) == 1 and recent[0] != value
             )
@@ -505,8 +561,8 @@ def deviations(
             recurrence = (
                 not retired
                 and counts[value] == 1
-                and len(scope.members) >= STRONG_SUPPORT
-                and any(values[i] == value for i in excursions if i in scope.members)
+                and len(members) >= STRONG_SUPPORT
+                and any(values[i] == value for i in excursions if i in members)
             )
             if not (retired or recurrence):
                 groups.accept(pos)
@@ -517,6 +573,8 @@ def deviations(
                     excursions.update(pending)
                     pending = []
                 continue
+        # a snapshot: `members` is the group's live list, which accepting extends
+        scope = groups.snapshot(key, members)
         following = [i for i in range(pos + 1, len(obs)) if in_group(scope.kind, rel, seq[i])]
         persisted = 0
         for i in following:
@@ -557,25 +615,37 @@ class _Groups:
         self.members: dict[tuple[str, str], list[int]] = {}
         self.counts: dict[tuple[str, str], Counter[str]] = {}
         self.total = 0
-
-    def _keys(self, pos: int) -> list[tuple[str, str]]:
-        line = self.seq[pos].line
-        return [("line", line), ("major", major(line)), ("project", "")]
+        # each position's three group keys, made once (they are asked for at every step)
+        self.keys = [
+            (("line", line), ("major", major(line)), ("project", ""))
+            for line in (rel.line for rel in seq)
+        ]
 
     def accept(self, pos: int) -> None:
-        for key in self._keys(pos):
-            bisect.insort(self.members.setdefault(key, []), pos)
-            self.counts.setdefault(key, Counter())[self.values[pos]] += 1
+        value = self.values[pos]
+        for key in self.keys[pos]:
+            members = self.members.get(key)
+            if members is None:
+                members = self.members[key] = []
+                self.counts[key] = Counter()
+            bisect.insort(members, pos)
+            self.counts[key][value] += 1
         self.total += 1
 
-    def scope(self, pos: int) -> tuple[Scope, Counter[str]]:
-        """Like `comparison_scope`, over the accepted observations."""
-        for key in self._keys(pos):
+    def scope(self, pos: int) -> tuple[tuple[str, str], list[int], Counter[str]]:
+        """Like `comparison_scope`, over the accepted observations: the group's key, its
+        accepted positions (the live list: `snapshot` it before accepting more) and counts."""
+        for key in self.keys[pos]:
             members = self.members.get(key, [])
             if key[0] == "project" or len(members) >= SCOPE_MIN:
-                label = {"line": key[1], "major": f"{key[1]}.x", "project": "project"}[key[0]]
-                return Scope(key[0], label, tuple(members)), self.counts[key]
+                return key, members, self.counts[key]
         raise AssertionError("unreachable: the project group always answers")
+
+    @staticmethod
+    def snapshot(key: tuple[str, str], members: Sequence[int]) -> Scope:
+        """The `Scope` of a group as it stands now."""
+        label = {"line": key[1], "major": f"{key[1]}.x", "project": "project"}[key[0]]
+        return Scope(key[0], label, tuple(members))
 
 
 def lower(severity: Severity, steps: int = 1) -> Severity:
@@ -648,7 +718,52 @@ def earlier_values(
     rel: ReleaseView,
     read: Callable[[ReleaseView], float | None],
 ) -> tuple[Scope, list[float]] | None:
-    """The release's comparison scope among earlier releases with a value, and their values."""
+    """The release's comparison scope among earlier releases with a value, and their values.
+
+    For several releases of one history, make one `EarlierValues` and ask it for each."""
+    return EarlierValues(releases, read)(rel)
+
+
+class EarlierValues:
+    """`earlier_values(releases, rel, read)` for the releases of one history, each value read
+    once and each answer a lookup (see `Support`). Built on first use."""
+
+    def __init__(
+        self, releases: Sequence[ReleaseView], read: Callable[[ReleaseView], float | None]
+    ) -> None:
+        self.releases, self.read = releases, read
+        self._ready: tuple[list[int], list[float], dict[int, int], _Earlier] | None = None
+
+    def __call__(self, rel: ReleaseView) -> tuple[Scope, list[float]] | None:
+        """The release's scope among earlier releases with a value, and their values."""
+        if self._ready is None:
+            where: list[int] = []  # positions in `releases` of the releases with a value
+            values: list[float] = []
+            for i, r in enumerate(self.releases):
+                if (v := self.read(r)) is not None:
+                    where.append(i)
+                    values.append(v)
+            first: dict[int, int] = {}
+            for i, r in enumerate(self.releases):
+                first.setdefault(id(r), i)
+            seq = [self.releases[i] for i in where]
+            self._ready = (where, values, first, _Earlier(seq, values))
+        where, values, first, earlier = self._ready
+        at = first.get(id(rel))
+        if at is None:
+            return _earlier_values_by_equality(self.releases, rel, self.read)
+        # `rel` compared with the releases with a value before it (it need not have one itself)
+        before = bisect.bisect_left(where, at)
+        scope, _key = earlier.scope(rel, before)
+        return scope, [values[i] for i in scope.members]
+
+
+def _earlier_values_by_equality(
+    releases: Sequence[ReleaseView],
+    rel: ReleaseView,
+    read: Callable[[ReleaseView], float | None],
+) -> tuple[Scope, list[float]] | None:
+    """`earlier_values` for a release that is none of `releases`' objects (found by equality)."""
     seq = [r for r in releases if read(r) is not None or r is rel]
     if rel not in seq:
         return None
@@ -666,9 +781,11 @@ __all__ = [
     "PERSIST",
     "Attribute",
     "Deviation",
+    "EarlierValues",
     "RobustScale",
     "Scope",
     "Strength",
+    "Support",
     "attribute",
     "backport",
     "channel_value",

@@ -11,7 +11,8 @@ The graph follows plaso's split between *what happened* and *which timestamp mea
 entities (project, release, file, attestation, publisher identity, repository, commit, tag, workflow
 run, log entry), each with a namespaced `data_type` and the evidence it came from; `TimelineEvent`s
 are a derived view, each naming its timestamp's meaning and pointing back to its node and evidence.
-Detectors query the graph for relations that span releases (`Timeline.releases_sharing_commit`).
+The graph is built on first use (`Timeline.graph`): relations that span releases
+(`Timeline.releases_sharing_commit`) are answered from the releases its edges are drawn from.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import networkx as nx
 from packaging.version import Version
 
 from forensics.collect.github_parse import Commit, GitHubView, Run, github_repo, run_from_url
+from forensics.gcpause import pausing_gc
 from forensics.models import (
     DistFile,
     EvidenceRef,
@@ -40,7 +42,7 @@ from forensics.models import (
     isoformat,
 )
 from forensics.timeline.states import ReleaseState, StateResult, release_state
-from forensics.versions import release_line, version_from_tag, version_key
+from forensics.versions import parse_version, release_line, version_from_tag, version_key
 
 #: What each event kind's timestamp means (plaso's "timestamp description").
 EVENT_MEANINGS: Mapping[str, str] = {
@@ -160,6 +162,32 @@ class SourceFacts:
     """GitHub repositories the release's claims name."""
 
 
+@dataclass(frozen=True)
+class TagIndex:
+    """One repository's tag listing by the version each tag names (`version_from_tag`), so that
+    finding a release's tags is a lookup, not a pass over the listing (which, once per release,
+    was quadratic for a project that tags every release)."""
+
+    listed: int
+    """How many tags the listing holds (those naming no version included)."""
+    by_version: Mapping[str, tuple[tuple[str, str], ...]]
+    """Version -> (tag name, commit sha) of the tags naming it, in listing order."""
+
+    @classmethod
+    def of(cls, tags: Mapping[str, str]) -> TagIndex:
+        """The index of one listing (tag name -> commit sha)."""
+        by_version: dict[str, list[tuple[str, str]]] = {}
+        for name, sha in tags.items():
+            if (version := version_from_tag(name)) is not None:
+                by_version.setdefault(version, []).append((name, sha))
+        return cls(len(tags), {v: tuple(named) for v, named in by_version.items()})
+
+    @cached_property
+    def oldest(self) -> Version:
+        """The lowest version a tag names (the listing must name one)."""
+        return min(p for v in self.by_version if (p := parse_version(v)) is not None)
+
+
 def workflow_file(build_config: str | None) -> str | None:
     """`https://github.com/o/r/.github/workflows/x.yml@ref` -> `.github/workflows/x.yml`."""
     if not build_config or "/.github/workflows/" not in build_config:
@@ -267,7 +295,6 @@ class Timeline:
     project: str
     pep740: Pep740Support
     pep740_reason: str
-    graph: nx.MultiDiGraph
     releases: tuple[ReleaseView, ...]
     events: tuple[TimelineEvent, ...]
     unplaced: tuple[RecoveredEntry, ...] = ()
@@ -286,23 +313,31 @@ class Timeline:
     source: SourceRepository | None = None
     """Tags and runs of the source repository the index names, when collected."""
 
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        """The entity graph (see the module docstring), built on first use.
+
+        A derived view of `releases` and `unplaced`: at 2,500 releases it is about 22,000 nodes
+        and 42,000 edges, which cost more to build (and to garbage-collect) than the rest of the
+        timeline, and an investigation does not need it to report."""
+        return _graph(self.project, self.releases, self.unplaced)
+
+    @cached_property
+    def tag_index(self) -> Mapping[str, TagIndex]:
+        """`tags` by the version each tag names, per repository (same order as `tags`)."""
+        return {repo: TagIndex.of(named) for repo, named in self.tags.items()}
+
     def releases_sharing_commit(self) -> dict[str, list[ReleaseView]]:
-        """Commit node -> releases built from it, in time order (from the graph)."""
-        order = {rel.version: i for i, rel in enumerate(self.releases)}
-        by_version = {rel.version: rel for rel in self.releases}
+        """Commit node -> releases built from it, in time order, keyed in the order of the
+        first release built from each commit.
+
+        The graph's `release_built_from` edges (commit node `commit:<repository URI>@<sha>`),
+        read from the releases' `attested_commits` they are drawn from, so that asking does
+        not build the whole graph (`tests/timeline` checks both give the same relation)."""
         out: dict[str, list[ReleaseView]] = {}
-        for node, data in self.graph.nodes(data=True):
-            if data.get("data_type") != "scm:commit":
-                continue
-            versions = {
-                self.graph.nodes[src]["version"]
-                for src, _dst, key in self.graph.in_edges(node, keys=True)
-                if key == "release_built_from"
-            }
-            if versions:
-                out[node] = sorted(
-                    (by_version[v] for v in versions), key=lambda r: order[r.version]
-                )
+        for rel in self.releases:
+            for repo_uri, sha in sorted(rel.attested_commits):
+                out.setdefault(_commit_node(repo_uri, sha), []).append(rel)
         return out
 
     def release(self, version: str) -> ReleaseView | None:
@@ -365,6 +400,7 @@ def build_timeline(
         first_upload[version] = min(times) if times else None
 
     order = sorted(first_upload.items(), key=_order_key)
+    tag_index = {repo: TagIndex.of(named) for repo, named in github.tags.items()} if github else {}
     releases: list[ReleaseView] = []
     baseline: frozenset[str] | None = None
     for version, first in order:
@@ -402,20 +438,18 @@ def build_timeline(
                 claims=claim_sets,
                 channel=_channel(views, recovered_here, pep740),
                 line=release_line(version),
-                source=_source_facts(version, claim_sets, github),
+                source=_source_facts(version, claim_sets, github, tag_index),
                 log_checks=tuple(checks_by_version.get(version, ())),
             )
         )
         if result.publishers and ReleaseState.INCONSISTENT not in result.states:
             baseline = result.publishers
 
-    graph = _graph(project, releases, rec_by_version.get(None, []))
     events = _events(releases, rec_by_version.get(None, []))
     return Timeline(
         project,
         pep740,
         pep740_reason,
-        graph,
         tuple(releases),
         events,
         tuple(rec_by_version.get(None, ())),
@@ -485,7 +519,10 @@ def _channel(
 
 
 def _source_facts(
-    version: str, claims: Sequence[ClaimSet], github: GitHubView | None
+    version: str,
+    claims: Sequence[ClaimSet],
+    github: GitHubView | None,
+    tag_index: Mapping[str, TagIndex],
 ) -> SourceFacts:
     repos = tuple(dict.fromkeys(r for c in claims if (r := c.github_repository)))
     wf = next((w for c in claims if (w := c.workflow_file)), None)
@@ -507,11 +544,13 @@ def _source_facts(
                 runs[named] = found_run
             if (e := github.missing.get(("run", f"{named[0]}#{named[1]}"))) is not None:
                 missing.setdefault(f"run {named[1]}", e)
+    # the tags of the release's repositories that name its version, in listing order
+    want = _normal(version)
     tags = {
         name: sha
         for repo in repos
-        for name, sha in github.tags.get(repo, {}).items()
-        if version_from_tag(name) == _normal(version)
+        if (index := tag_index.get(repo)) is not None
+        for name, sha in index.by_version.get(want, ())
     }
     return SourceFacts(
         commit=commit,
@@ -533,6 +572,11 @@ def _publisher_node(pub: Publisher) -> str:
     return f"identity:{pub.identity}"
 
 
+def _commit_node(repo_uri: str, sha: str) -> str:
+    return f"commit:{repo_uri}@{sha}"
+
+
+@pausing_gc  # about 150,000 dicts (networkx keeps a few per node and edge)
 def _graph(
     project: str, releases: Sequence[ReleaseView], orphans: Sequence[RecoveredEntry]
 ) -> nx.MultiDiGraph:
@@ -585,7 +629,7 @@ def _graph(
         for rec in rel.recovered:
             _add_recovered(g, rnode, rec)
         for repo_uri, sha in sorted(rel.attested_commits):
-            cnode = f"commit:{repo_uri}@{sha}"
+            cnode = _commit_node(repo_uri, sha)
             if cnode not in g:
                 g.add_node(cnode, data_type="scm:commit", sha=sha)
             g.add_edge(rnode, cnode, key="release_built_from")
@@ -607,7 +651,7 @@ def _link_claims(g: nx.MultiDiGraph, anode: str, claims: Mapping[str, str]) -> N
         g.add_node(f"repository:{repo}", data_type="scm:repository", uri=repo)
         g.add_edge(anode, f"repository:{repo}", key="source_repository")
     if repo and commit:
-        cnode = f"commit:{repo}@{commit}"
+        cnode = _commit_node(repo, commit)
         g.add_node(cnode, data_type="scm:commit", sha=commit, ref=claims.get("source_ref"))
         g.add_edge(anode, cnode, key="built_from")
         g.add_edge(cnode, f"repository:{repo}", key="in_repository")
@@ -709,7 +753,13 @@ def _events(
         )
     for rec in orphans:
         events.extend(_recovered_event(rec, None))
-    return tuple(sorted(events))
+    # The order `TimelineEvent`'s generated comparison gives (its compared fields as a tuple),
+    # with one key per event instead of a Python-level `__lt__` per comparison.
+    return tuple(sorted(events, key=_event_order))
+
+
+def _event_order(e: TimelineEvent) -> tuple[datetime, str, str | None, str | None, str, str]:
+    return (e.time, e.kind, e.version, e.filename, e.node, e.description)
 
 
 def _source_events(rel: ReleaseView) -> list[TimelineEvent]:
