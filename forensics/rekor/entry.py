@@ -134,15 +134,31 @@ def _hex(value: Any, where: str, *, length: int | None = 32) -> bytes:
 # -- the entry model --------------------------------------------------------------------------
 
 
-def _plain(value: object) -> object:
-    """A JSON-encodable, type-preserving form of an entry field (for `fingerprint`)."""
-    if isinstance(value, bytes):
-        return {"b64": base64.b64encode(value).decode()}
+def _feed(digest: Any, value: object) -> None:
+    """Add one field to a `fingerprint`: a type tag, the length, the bytes (unambiguous)."""
     if isinstance(value, InclusionProof):
-        return [_plain(getattr(value, f.name)) for f in dataclasses.fields(value)]
+        digest.update(b"P")
+        for f in dataclasses.fields(value):
+            _feed(digest, getattr(value, f.name))
+        return
     if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
+        digest.update(b"T%d:" % len(value))
+        for item in value:
+            _feed(digest, item)
+        return
+    if value is None:
+        data, tag = b"", b"N"
+    elif isinstance(value, bytes):
+        data, tag = value, b"B"
+    elif isinstance(value, bool):
+        data, tag = b"1" if value else b"0", b"b"
+    elif isinstance(value, int):
+        data, tag = b"%d" % value, b"I"
+    elif isinstance(value, str):
+        data, tag = value.encode("utf-8", "surrogatepass"), b"S"
+    else:  # a field type this encoder does not know must not share a key with another value
+        raise TypeError(f"cannot fingerprint a {type(value).__name__}")
+    digest.update(tag + b"%d:" % len(data) + data)
 
 
 @dataclass(frozen=True)
@@ -224,10 +240,14 @@ class RekorEntry:
         """sha256 over every field of the entry (all that verification can read; not `raw`).
 
         Two entries with the same fingerprint verify the same way against the same keys: the
-        key under which a verification outcome is cached.
+        key under which a verification outcome is cached. Each field goes in with its type and
+        length (no text encoding of the body: this runs for every entry of a long history).
         """
-        doc = [_plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "raw"]
-        return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()
+        digest = hashlib.sha256()
+        for f in dataclasses.fields(self):
+            if f.name != "raw":
+                _feed(digest, getattr(self, f.name))
+        return digest.hexdigest()
 
     @functools.cached_property
     def uuid(self) -> str:

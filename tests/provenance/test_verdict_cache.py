@@ -398,3 +398,40 @@ def test_log_check_outcomes_are_cached_failures_included(lab: Lab) -> None:
         forged.close()
     assert info["log_checks_from_cache"] == 3 and info["log_checks_verified"] == 1
     assert len(info["problems"]) == 1 and "MAC mismatch" in info["problems"][0]
+
+
+def test_entry_fingerprint_changes_with_every_field(lab: Lab) -> None:
+    """The log-check cache key must see any change to an entry: each field altered alone gives
+    another fingerprint (the caller's `raw` attachment, which verification never reads: none)."""
+    import dataclasses
+
+    entry = _embedded_entries(lab)[0]
+    proof = entry.inclusion_proof
+    assert proof is not None
+    changed = {
+        "body": entry.body + b" ",
+        "log_index": entry.log_index + 1,
+        "log_id": bytes(32),
+        "integrated_time": None,
+        "signed_entry_timestamp": b"sig",
+        "inclusion_proof": dataclasses.replace(proof, hashes=(*proof.hashes, bytes(32))),
+        "kind_version": "hashedrekord/0.0.1",
+        "entry_id": "00" * 40,
+        "representation": "rest",
+    }
+    fields = {f.name for f in dataclasses.fields(entry)} - {"raw"}
+    assert set(changed) == fields
+    seen = {entry.fingerprint()}
+    for name, value in changed.items():
+        assert getattr(entry, name) != value, name
+        seen.add(dataclasses.replace(entry, **{name: value}).fingerprint())
+    assert len(seen) == len(changed) + 1
+    for name, moved in (
+        ("log_index", proof.log_index + 1),
+        ("tree_size", proof.tree_size + 1),
+        ("root_hash", bytes(32)),
+        ("checkpoint", (proof.checkpoint or "") + "x"),
+    ):
+        altered = dataclasses.replace(proof, **{name: moved})
+        assert dataclasses.replace(entry, inclusion_proof=altered).fingerprint() not in seen
+    assert dataclasses.replace(entry, raw={"note": 1}).fingerprint() == entry.fingerprint()
