@@ -337,11 +337,13 @@ class _LogStage:
 
     def _verified(self, verdict: FileProvenance) -> None:
         # The recovery searches every signing identity of a verified attestation
-        # (`rekor_inputs`): ask for them now.
-        for att in verdict.attestations:
-            if att.verified and att.certificate is not None:
-                for san in att.certificate.san:
-                    self.client.ask_early(self.pool, "search_subject", san)
+        # (`rekor_inputs`): ask for them now. RuntimeError: the stage is closing (the
+        # collection stopped early), so there is nothing more to ask.
+        with contextlib.suppress(RuntimeError):
+            for att in verdict.attestations:
+                if att.verified and att.certificate is not None:
+                    for san in att.certificate.san:
+                        self.client.ask_early(self.pool, "search_subject", san)
 
     def gather(self) -> list[str]:
         """Run the recovery (its early requests answered by then or under way); one line per

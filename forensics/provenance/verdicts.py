@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import CancelledError, Future
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,7 +220,8 @@ class VerifyAhead:
     way), so `decide()` returns them without verifying again. Nothing here decides anything
     `decide()` would not: an object whose verification raised, or a chunk whose workers died,
     is simply left to `decide()`, which verifies it (and reports the error) as before.
-    `on_verdict` sees each verdict as soon as it is known (from a worker's callback thread).
+    `on_verdict` sees each verdict as soon as it is known (on this thread for a verdict known
+    already, else on the thread that collects the workers' results).
     """
 
     CHUNK = 32
@@ -304,7 +305,7 @@ class VerifyAhead:
             keys, future = self._running.pop(0)
             try:
                 results = future.result()
-            except (BrokenProcessPool, OSError, CancelledError):
+            except Exception:  # noqa: S112 - whatever went wrong, `decide()` verifies these
                 continue
             for k, r in zip(keys, results, strict=True):
                 if isinstance(r, FileProvenance):
