@@ -7,6 +7,7 @@ one interpreter lock), and every request pays the injected latency, like a remot
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -43,6 +44,10 @@ class Collection:
     sent: int
     reused: int
     problems: int
+    cpu: float
+    """CPU seconds (user + system) of this process during the collection, every thread."""
+    cpu_workers: float
+    """CPU seconds of the verification worker processes it started (ended by then)."""
 
 
 def timed_collect(world: Path, project: str, case: Path, url: str, concurrency: int) -> Collection:
@@ -53,9 +58,17 @@ def timed_collect(world: Path, project: str, case: Path, url: str, concurrency: 
 
     trust = TrustMaterial.load(world / "trusted_root.json")
     with EvidenceStore.open(case) as store:
+        before = os.times()
         t0 = time.perf_counter()
         done = collect(
             project, store, index_url=url, rekor_url=url, trust=trust, concurrency=concurrency
         )
         seconds = time.perf_counter() - t0
-    return Collection(seconds, done.sent, done.reused, len(done.problems))
+        after = os.times()
+    # The lab server is still running (not yet reaped), so the children's times are those of
+    # the verification workers alone.
+    cpu = after.user + after.system - before.user - before.system
+    workers = (after.children_user + after.children_system) - (
+        before.children_user + before.children_system
+    )
+    return Collection(seconds, done.sent, done.reused, len(done.problems), cpu, workers)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _collection import served, timed_collect
-from _jsonl import Figures, add_json_flag
+from _jsonl import Figures, add_json_flag, report_load
 
 
 def run(args: argparse.Namespace, work: Path, out: Figures) -> int:
@@ -44,8 +44,10 @@ def run(args: argparse.Namespace, work: Path, out: Figures) -> int:
     world = build_world(scenario, work / "world")
     out.figure("build_world", time.perf_counter() - t0, "s")
 
+    report_load(out, "before")
     with served(world, args.latency) as url:
         fast = timed_collect(world, scenario.project, work / "case", url, args.concurrency)
+    report_load(out, "after")
     if fast.problems:
         out.line(f"UNSOUND RUN: {fast.problems} request(s) without a final answer")
         return 1
@@ -82,6 +84,10 @@ def run(args: argparse.Namespace, work: Path, out: Figures) -> int:
         f"(baseline {baseline}: {baseline_s:.2f} s, ratio {fast.seconds / baseline_s:.3f})",
     )
     out.figure(f"collect.{tag}.requests", fast.sent, "count")
+    # Where the CPU went: with 2 cores, the collector, the verification workers and the lab
+    # server (a remote index and log cost none of this machine's) share 2 × the wall time.
+    out.figure(f"collect.{tag}.cpu_collector", fast.cpu, "s")
+    out.figure(f"collect.{tag}.cpu_verification_workers", fast.cpu_workers, "s")
     out.figure(f"collect.{tag}.throughput", fast.sent / fast.seconds, "per_s")
     out.figure(f"collect.{tag}.ms_per_file", 1000 * fast.seconds / (releases * per), "ms")
     return 0

@@ -166,6 +166,18 @@ def _decide_without_verifying(
     return resp, ev
 
 
+def pending_provenance(
+    store: EvidenceStore, snapshot: IndexSnapshot, dist: DistFile
+) -> Pending | None:
+    """The stored provenance object `files_provenance` will verify for `dist` (the same
+    `Pending`, so the same verdict key), or None when its verdict needs no verification."""
+    decided = _decide_without_verifying(store, snapshot, dist)
+    if isinstance(decided, FileProvenance):
+        return None
+    resp, _ev = decided
+    return Pending(dist.filename, dist.sha256, resp.sha256, resp.body)
+
+
 def files_provenance(
     store: EvidenceStore, snapshot: IndexSnapshot, verdicts: Verdicts
 ) -> dict[str, FileProvenance]:
@@ -282,14 +294,19 @@ class Evidence:
         return out
 
 
+def case_index_snapshot(store: EvidenceStore, meta: CaseMeta) -> IndexSnapshot:
+    """The index listing of the case's project as the case holds it (JSON and Simple API)."""
+    index_url = str(meta.sources.get("index", {}).get("base_url", ""))
+    return load_index_snapshot(store, index_url, meta.project)
+
+
 def index_provenance(
     store: EvidenceStore,
     meta: CaseMeta,
     verifier: ProvenanceVerifier | Verdicts,
 ) -> tuple[IndexSnapshot, dict[str, FileProvenance]]:
     """The index snapshot and every file's provenance verdict (`Verdicts`: cached/parallel)."""
-    index_url = str(meta.sources.get("index", {}).get("base_url", ""))
-    snapshot = load_index_snapshot(store, index_url, meta.project)
+    snapshot = case_index_snapshot(store, meta)
     if isinstance(verifier, Verdicts):
         return snapshot, files_provenance(store, snapshot, verifier)
     provenance = {d.filename: file_provenance(store, snapshot, d, verifier) for d in snapshot.files}

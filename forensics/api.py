@@ -9,6 +9,7 @@ import os
 import ssl
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from forensics.analysis import Investigation, analyze
-from forensics.errors import EvidenceError, InputError, UsageError
+from forensics.errors import EvidenceError, ForensicsError, InputError, UsageError
 from forensics.evidence import CaseMeta, EvidenceStore
 from forensics.intel import parse_intel
 from forensics.provenance.verdicts import Verdicts
@@ -25,6 +26,10 @@ from forensics.trust import TrustMaterial
 
 if TYPE_CHECKING:
     from forensics.collect.http import Fetcher
+    from forensics.collect.pypi_parse import IndexSnapshot
+    from forensics.models import DistFile, FileProvenance
+    from forensics.provenance.verdicts import VerifyAhead
+    from forensics.rekor.entry import EntryFacts
 
 DEFAULT_INDEX_URL = "https://pypi.org"
 USER_AGENT = "provenance-forensics/0.1 (+https://github.com/provenance-forensics)"
@@ -145,7 +150,10 @@ def collect(
     # The run's verdict source; one of our own is dropped (and its cache closed) on return.
     verdicts = verdicts or Verdicts.for_case(store.root, trust)
     problems: list[str] = []
-    with _http_client(concurrency, timeout, before_request) as client:
+    with (
+        _http_client(concurrency, timeout, before_request) as client,
+        contextlib.ExitStack() as on_exit,
+    ):
         fetcher = Fetcher(
             client,
             store,
@@ -156,18 +164,26 @@ def collect(
             run_timeout=deadline,
             clock=clock,
         )
-        summary = PyPICollector(
-            fetcher, index_url, concurrency=concurrency, progress=progress, allow_origins=origins
-        ).collect(project)
-        problems += summary.problems
-        fetchers = [fetcher]
+        log = None
         if rekor_url:
-            with _status(progress, f"asking the transparency log at {rekor_url}"):
-                rekor_problems, rekor_fetcher = _collect_rekor(
+            log = on_exit.enter_context(
+                _LogStage(
                     store, fetcher, rekor_url, verdicts, timeout=timeout, concurrency=concurrency
                 )
-                problems += rekor_problems
-                fetchers.append(rekor_fetcher)
+            )
+        summary = PyPICollector(
+            fetcher, index_url, concurrency=concurrency, progress=progress, allow_origins=origins
+        ).collect(
+            project,
+            on_snapshot=log.listed if log else None,
+            on_answer=log.provenance_stored if log else None,
+        )
+        problems += summary.problems
+        fetchers = [fetcher]
+        if log is not None:
+            with _status(progress, f"asking the transparency log at {rekor_url}"):
+                problems += log.gather()
+                fetchers.append(log.client.fetcher)
         if github_url:
             with _status(progress, f"asking GitHub at {github_url}"):
                 github = fetcher.derive(client, source="github")
@@ -220,49 +236,147 @@ def _status(enabled: bool, message: str) -> contextlib.AbstractContextManager[ob
     return Console(stderr=True).status(message)
 
 
-def _collect_rekor(
-    store: EvidenceStore,
-    fetcher: Fetcher,
-    rekor_url: str,
-    verdicts: Verdicts,
-    *,
-    timeout: float,
-    concurrency: int,
-) -> tuple[list[str], Fetcher]:
-    """Ask the log what the analysis will replay: same inputs, live client, answers stored.
+class _LogStage:
+    """The transparency-log part of a collection, started while the index is still collected.
 
-    Returns one line per log request that got no answer (the replay reports them too) and the
-    fetcher that carried the log's requests (for its counters)."""
-    import requests
-    from requests.adapters import HTTPAdapter
+    The log recovery (`forensics.rekor.recover.gather`) asks the log what the analysis will
+    replay, from inputs that need the whole index: every file's digest, the signing identities
+    of every verified attestation, the entries and checkpoints embedded in the provenance. Its
+    requests do not all need all of it, though, so they start as soon as what they need is in
+    the case, while the index's Integrity API answers are still arriving:
 
-    from forensics.analysis import index_provenance, load_case_intel
-    from forensics.rekor.client import RekorClient
-    from forensics.rekor.recover import gather, rekor_inputs
+    * the listing stored (`listed`): the log's state and a search for every listed file's digest;
+    * each provenance object stored (`provenance_stored`): its verification, on worker processes
+      (`Verdicts.ahead`), and, once verified, a search for each signing identity it shows.
 
-    meta = store.read_meta()
-    assert meta is not None  # written by collect() before any source is asked
-    snapshot, provenance = index_provenance(store, meta, verdicts)
-    inputs = rekor_inputs(snapshot.files, provenance, snapshot.versions, store)
-    with requests.Session() as session:
-        session.headers["User-Agent"] = USER_AGENT
+    `gather()` then runs the recovery as before, from the same inputs computed the same way;
+    the requests already sent are answered by what they got (`RekorClient.ask_early`), the rest
+    are sent then. Only requests the recovery certainly makes are asked early: digests of the
+    listed files (which it always searches) and identities of verified attestations of listed
+    files (which it always searches), so the case ends up with exactly the requests and answers
+    of a collection that waited for the index.
+    """
+
+    def __init__(
+        self,
+        store: EvidenceStore,
+        fetcher: Fetcher,
+        rekor_url: str,
+        verdicts: Verdicts,
+        *,
+        timeout: float,
+        concurrency: int,
+    ) -> None:
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        from forensics.rekor.client import RekorClient
+
+        self.store = store
+        self.verdicts = verdicts
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
         # requests keeps at most pool_maxsize connections per host (default 10): size it to the
         # concurrency so that every worker reuses a kept-alive connection.
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(concurrency, 1))
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        client = RekorClient(session, rekor_url, store=store, timeout=timeout, fetcher=fetcher)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.client = RekorClient(
+            self.session, rekor_url, store=store, timeout=timeout, fetcher=fetcher
+        )
+        # The log's requests, early and late: at most `concurrency` in flight to the log (the
+        # index has its own `concurrency` connections).
+        self.pool = ThreadPoolExecutor(max_workers=max(concurrency, 1))
+        self.ahead: VerifyAhead | None = None
+        self.snapshot: IndexSnapshot | None = None
+        self.files: dict[str, DistFile] = {}
+        self.embedded: dict[str, list[EntryFacts]] = {}
+        """The facts of the `embedded_entries` of each stored provenance object, by its sha256."""
+
+    def __enter__(self) -> _LogStage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.ahead is not None:
+            self.ahead.close()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.session.close()
+
+    def listed(self, _listing: IndexSnapshot) -> None:
+        """The index listing is stored: ask what needs only the listing."""
+        from forensics.analysis import case_index_snapshot
+
+        meta = self.store.read_meta()
+        assert meta is not None  # written by collect() before any source is asked
+        # The listing exactly as `gather()`'s inputs will read it (`index_provenance`).
+        snapshot = case_index_snapshot(self.store, meta)
+        self.snapshot = snapshot
+        self.files = {d.filename: d for d in snapshot.files}
+        self.client.ask_early(self.pool, "log_info")
+        for digest in sorted({d.sha256 for d in snapshot.files}):
+            self.client.ask_early(self.pool, "search_hash", digest)
+        expected = sum(1 for d in snapshot.files if d.provenance_url)
+        self.ahead = self.verdicts.ahead(expected, self._verified)
+
+    def provenance_stored(self, dist: DistFile) -> None:
+        """One file's Integrity API answer is stored: verify it now."""
+        from forensics.analysis import pending_provenance
+        from forensics.rekor.recover import embedded_entries
+
+        mine = self.files.get(dist.filename)
+        if self.ahead is None or self.snapshot is None or mine is None:
+            return
+        pending = pending_provenance(self.store, self.snapshot, mine)
+        if pending is None:
+            return
+        self.ahead.add(pending)
+        # The log entries embedded in it, which the recovery's inputs read from every object
+        # (`embedded_index`): parsed now, while the other answers are still on their way.
+        with contextlib.suppress(ForensicsError):  # read again (and reported) by the recovery
+            self.embedded[pending.provenance_sha256] = [
+                e.facts() for e in embedded_entries(pending.load())
+            ]
+
+    def _verified(self, verdict: FileProvenance) -> None:
+        # The recovery searches every signing identity of a verified attestation
+        # (`rekor_inputs`): ask for them now. RuntimeError: the stage is closing (the
+        # collection stopped early), so there is nothing more to ask.
+        with contextlib.suppress(RuntimeError):
+            for att in verdict.attestations:
+                if att.verified and att.certificate is not None:
+                    for san in att.certificate.san:
+                        self.client.ask_early(self.pool, "search_subject", san)
+
+    def gather(self) -> list[str]:
+        """Run the recovery (its early requests answered by then or under way); one line per
+        log request that got no answer (the replay reports them too)."""
+        from forensics.analysis import files_provenance, index_provenance, load_case_intel
+        from forensics.rekor.recover import embedded_index, gather, rekor_inputs
+
+        if self.ahead is not None:
+            self.ahead.finish()
+        meta = self.store.read_meta()
+        assert meta is not None
+        if self.snapshot is not None:
+            # The listing `listed()` read: the same stored answers, parsed the same way.
+            snapshot = self.snapshot
+            provenance = files_provenance(self.store, snapshot, self.verdicts)
+        else:
+            snapshot, provenance = index_provenance(self.store, meta, self.verdicts)
+        served = {d.filename: (d.version, d.sha256, provenance[d.filename]) for d in snapshot.files}
+        embedded = embedded_index(self.store, served, self.embedded)
+        inputs = rekor_inputs(snapshot.files, provenance, snapshot.versions, self.store, embedded)
+        intel = load_case_intel(self.store, meta)
         gathered = gather(
-            client,
+            self.client,
             sans=inputs.sans,
             digests=inputs.digests,
-            intel=load_case_intel(store, meta),
+            intel=intel,
             embedded_indexes=inputs.embedded_indexes,
             checkpoints=inputs.checkpoints,
-            concurrency=concurrency,
+            executor=self.pool,
         )
-    unanswered = [p for p in gathered.problems if "could not be checked: log unreachable" in p]
-    return unanswered, client.fetcher
+        return [p for p in gathered.problems if "could not be checked: log unreachable" in p]
 
 
 def _collect_github(

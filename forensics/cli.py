@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=8,
         metavar="N",
-        help="parallel requests while collecting (default 8)",
+        help="parallel requests to each source while collecting (default 8)",
     )
     inv.add_argument(
         "--no-progress", action="store_true", help="no progress bar on stderr while collecting"

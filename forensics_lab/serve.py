@@ -928,6 +928,10 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver listens with a backlog of 5: a collector opening its `--concurrency`
+    # connections at once overflowed it, and each dropped SYN cost that connection the client's
+    # 1 s retransmission timeout. A real index or log accepts a burst of connections.
+    request_queue_size = 128
     lab: LabServer
 
 

@@ -314,3 +314,57 @@ def test_a_collection_sealed_while_open_is_partial_and_analysable(tmp_path: Path
             store.require_intact(allow_partial=True)
         store.finish_collection(T + timedelta(days=1))
         assert store.check().ok and store.complete()
+
+
+def _search(store: EvidenceStore, url: str, body: bytes, when: datetime = T) -> object:
+    return store.put_response(
+        source="rekor",
+        url=url,
+        method="POST",
+        request_body=b'{"q": 1}',
+        status=200,
+        headers={"ETag": '"e"', "X-Trace": "t"},
+        body=body,
+        retrieved_at=when,
+    )
+
+
+def test_a_stored_answer_is_returned_as_a_read_returns_it(tmp_path: Path) -> None:
+    # put_response builds its answer from the values it wrote instead of selecting them back
+    with EvidenceStore.open(tmp_path) as store:
+        written = _search(store, "https://r/search", b"[1]")
+        assert written == store.latest("https://r/search", method="POST", request_body=b'{"q": 1}')
+
+
+def test_might_hold_is_exact_during_a_collection(tmp_path: Path) -> None:
+    with EvidenceStore.open(tmp_path) as store:
+        _search(store, "https://r/old", b"[0]")
+    with EvidenceStore.open(tmp_path) as store:
+        # no collection open: unknown, so the caller looks it up
+        assert store.might_hold("https://r/never")
+        store.begin_collection(T)
+        assert store.might_hold("https://r/old", method="POST", request_body=b'{"q": 1}')
+        assert not store.might_hold("https://r/old")  # a GET is another request
+        assert not store.might_hold("https://r/new", method="POST", request_body=b'{"q": 1}')
+        _search(store, "https://r/new", b"[2]")
+        assert store.might_hold("https://r/new", method="POST", request_body=b'{"q": 1}')
+
+
+def test_commits_keep_one_journal_file_and_a_closed_case_holds_only_its_layout(
+    tmp_path: Path,
+) -> None:
+    # TRUNCATE journal: a commit does not create and delete a journal file (on ext4 every deleted
+    # inode slows the allocation of the next ones), and close() removes it.
+    journal = tmp_path / "index.sqlite-journal"
+    with EvidenceStore.open(tmp_path) as store:
+        store.begin_collection(T)
+        with store.transaction():
+            _search(store, "https://r/a", b"[1]")
+        first = journal.stat().st_ino
+        with store.transaction():
+            _search(store, "https://r/b", b"[2]")
+        assert journal.stat().st_ino == first and journal.stat().st_size == 0
+        store.finish_collection(T)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blobs", "index.sqlite", "manifest.json"]
+    with EvidenceStore.open(tmp_path, create=False) as store:
+        assert store.check().state == "intact"

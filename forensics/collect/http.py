@@ -381,6 +381,10 @@ class _Shared:
     """State every source of one collection shares: the store lock, the run budget, breakers."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
+    """Store access: lookups, and each group commit while its rows reach the disk."""
+    state: threading.Lock = field(default_factory=threading.Lock)
+    """The breakers and the commit writers: never held during I/O, so that sending a request
+    or writing an answer's blob never waits for another answer's commit."""
     commits: dict[int, _GroupCommit] = field(default_factory=dict)
     run_deadline: float | None = None
     """`time.monotonic()` instant after which no request is sent (None: no run deadline)."""
@@ -538,11 +542,14 @@ class Fetcher:
     ) -> StoredResponse:
         """One request (no redirect following): from the case if held, else over the wire."""
         store = self.store
-        with self._shared.lock:
-            known = store.in_current_collection(url, method=method, request_body=body)
-            previous = None
-            if (known is None or not is_definitive(known.status)) and self.conditional:
-                previous = store.latest(url, method=method, request_body=body)
+        known = previous = None
+        # Most requests of a collection are new to the case: those need neither a lookup nor the
+        # store lock (which a group commit holds while its rows reach the disk).
+        if store.might_hold(url, method=method, request_body=body):
+            with self._shared.lock:
+                known = store.in_current_collection(url, method=method, request_body=body)
+                if (known is None or not is_definitive(known.status)) and self.conditional:
+                    previous = store.latest(url, method=method, request_body=body)
         if known is not None and is_definitive(known.status):
             with self._count_lock:
                 self.reused += 1
@@ -578,7 +585,7 @@ class Fetcher:
         headers: Mapping[str, str],
         content: bytes,
     ) -> StoredResponse:
-        with self._shared.lock:
+        with self._shared.state:
             writer = self._shared.commits.setdefault(
                 id(self.store), _GroupCommit(self.store, self._shared.lock)
             )
@@ -612,7 +619,7 @@ class Fetcher:
         attempt = 0
         while True:
             attempt += 1
-            with self._shared.lock:
+            with self._shared.state:
                 closed = self.breaker and self._shared.failures.get(host, 0) >= self.breaker
             if closed:
                 raise self._no_answer(
@@ -652,7 +659,7 @@ class Fetcher:
                         # Only "cannot connect at all" counts towards the breaker: a source
                         # that accepts connections but fails some paths is flaky, not dead,
                         # and each of its requests keeps its own retries.
-                        with self._shared.lock:
+                        with self._shared.state:
                             failures = self._shared.failures
                             failures[host] = failures.get(host, 0) + 1
                     raise self._no_answer(
@@ -663,7 +670,7 @@ class Fetcher:
                         hint=hint,
                     ) from exc
                 continue
-            with self._shared.lock:
+            with self._shared.state:
                 self._shared.failures[host] = 0
             if is_retryable(answer.status) and attempt <= self.retries:
                 wait = retry_after_seconds(answer.headers.get("retry-after"), self.clock())

@@ -85,7 +85,13 @@ class PyPICollector:
         self.concurrency = concurrency
         self.progress = bool(progress)
 
-    def collect(self, project: str) -> CollectSummary:
+    def collect(
+        self,
+        project: str,
+        *,
+        on_snapshot: Callable[[IndexSnapshot], None] | None = None,
+        on_answer: Callable[[DistFile], None] | None = None,
+    ) -> CollectSummary:
         """Fetch and store everything the analysis needs about `project`.
 
         Raises `SourceResponseError` when the project does not exist (the 404 is stored first)
@@ -93,6 +99,11 @@ class PyPICollector:
         A provenance object that could not be fetched (or was refused: foreign origin) is a
         per-file problem in the summary, never an abort; re-running resumes and asks only for
         what has no final answer yet.
+
+        `on_snapshot` is called once the index listing is stored (while the provenance
+        requests are under way); `on_answer` with each file whose Integrity API answer is stored
+        (both on this
+        thread), so that later stages can start on what is already in the case.
         """
         normalized = check_project_name(project)
         store = self.fetcher.store
@@ -112,7 +123,11 @@ class PyPICollector:
         # Raises "project not found" for a stored 404 and names a malformed JSON body.
         snapshot = load_index_snapshot(store, self.base_url, project)
         targets = [f for f in snapshot.files if f.provenance_url]
-        statuses, problems = self._fetch_provenance(targets)
+        statuses, problems = self._fetch_provenance(
+            targets,
+            lambda: on_snapshot(snapshot) if on_snapshot is not None else None,
+            on_answer or (lambda _d: None),
+        )
         return CollectSummary(
             project=normalized,
             base_url=self.base_url,
@@ -123,7 +138,12 @@ class PyPICollector:
             problems=tuple(problems),
         )
 
-    def _fetch_provenance(self, targets: list[DistFile]) -> tuple[Counter[int], list[str]]:
+    def _fetch_provenance(
+        self,
+        targets: list[DistFile],
+        on_started: Callable[[], None],
+        on_answer: Callable[[DistFile], None],
+    ) -> tuple[Counter[int], list[str]]:
         statuses: Counter[int] = Counter()
         failures: list[str] = []
         allowed: list[DistFile] = []
@@ -141,6 +161,7 @@ class PyPICollector:
             self.fetcher.record_refusal(url, reason)
             statuses[NO_ANSWER] += 1
         if not allowed:
+            on_started()
             return statuses, sorted(failures)
         headers = {"Accept": INTEGRITY_MEDIA}
         with (
@@ -153,6 +174,7 @@ class PyPICollector:
                 ): f
                 for f in allowed
             }
+            on_started()
             for future in as_completed(futures):
                 dist = futures[future]
                 try:
@@ -168,6 +190,7 @@ class PyPICollector:
                 statuses[status] += 1
                 if is_retryable(status):
                     failures.append(f"{dist.filename}: HTTP {status} after retries")
+                on_answer(dist)
         failures.sort()
         return statuses, failures
 

@@ -30,6 +30,7 @@ Reading rules (documented in docs/architecture.md, "The evidence store"):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -37,6 +38,7 @@ import os
 import re
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -116,6 +118,15 @@ def _is_sha256(text: object) -> bool:
 def request_key(body: bytes | None) -> str:
     """Key of a request body (POST searches); GETs have the empty-body key."""
     return hashlib.sha256(body or b"").hexdigest()
+
+
+@dataclass(frozen=True)
+class _Result:
+    """A statement's outcome, read to the end while the store's lock was held."""
+
+    rows: list[tuple[Any, ...]]
+    lastrowid: int | None
+    description: Any
 
 
 @dataclass(frozen=True)
@@ -234,6 +245,13 @@ class EvidenceStore:
         self.cutoff = cutoff
         """Responses retrieved after this time are invisible to `latest()` (None: no cut-off)."""
         self._owner = cutoff is None
+        self._writable = False
+        self._lock = threading.RLock()
+        self._keys: set[tuple[str, str, str]] | None = None
+        """(method, url, request_sha256) of every row, kept while a collection is open so that
+        a request the case has never seen needs no lookup (`might_hold`)."""
+        self._durable: set[str] = set()
+        """Blobs this process wrote and synced (or found in place): no second stat needed."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -253,6 +271,14 @@ class EvidenceStore:
             conn = sqlite3.connect(index, isolation_level=None, check_same_thread=False)
             if create:
                 conn.executescript(_SCHEMA)
+                # TRUNCATE keeps the rollback journal's file between commits instead of creating
+                # and deleting it for each one (same atomicity and durability: the commit is the
+                # journal's truncation, synced). A collection commits thousands of times; on
+                # ext4 every deleted journal inode is one more "recently deleted" inode that each
+                # later blob's inode allocation scans past, so DELETE made the blob writes of a
+                # long collection slower and slower (`benchmarks/README.md`, bench_collect).
+                # `close()` switches back, which removes the journal file.
+                conn.execute("PRAGMA journal_mode=TRUNCATE").fetchall()
             else:
                 # Opening a case to read it must not change it: a missing table is damage to
                 # report, not something to recreate empty.
@@ -263,18 +289,28 @@ class EvidenceStore:
                     raise sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}")
         except sqlite3.DatabaseError as exc:
             raise _damaged(index, exc) from exc
-        return cls(path, conn)
+        store = cls(path, conn)
+        store._writable = create
+        return store
 
     def at(self, as_of: datetime | None) -> EvidenceStore:
         """A read view of this case that ignores responses retrieved after `as_of`."""
         if as_of is None:
             return self
-        return EvidenceStore(self.root, self._conn, cutoff=utc(as_of))
+        view = EvidenceStore(self.root, self._conn, cutoff=utc(as_of))
+        view._lock = self._lock  # one connection, one lock
+        return view
 
     def close(self) -> None:
         """Close the SQLite connection (a view made by `at()` leaves it to its owner)."""
         if self._owner:
-            self._conn.close()
+            if self._writable:
+                # Back to the default mode, which deletes the (empty) journal file: a closed
+                # case directory holds only what the layout above lists.
+                with self._lock, contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("PRAGMA journal_mode=DELETE").fetchall()
+            with self._lock:
+                self._conn.close()
 
     def __enter__(self) -> EvidenceStore:
         """Context manager support."""
@@ -329,7 +365,22 @@ class EvidenceStore:
                 "INSERT INTO collections(started_at, note) VALUES (?, ?)", (isoformat(now), note)
             )
             self._collection = int(cur.lastrowid or 0)
+        if self._keys is None:
+            rows = self._exec("SELECT DISTINCT method, url, request_sha256 FROM responses")
+            self._keys = {(str(m), str(u), str(k)) for m, u, k in self._fetchall(rows)}
         return self._collection
+
+    def might_hold(
+        self, url: str, *, method: str = "GET", request_body: bytes | None = None
+    ) -> bool:
+        """False only when the case certainly holds no answer to this request (no lookup, no
+        lock: the collector asks this before every request, most of which are new).
+
+        Exact while a collection is open (every row this store inserts is added); True
+        (unknown: look it up) otherwise.
+        """
+        keys = self._keys
+        return keys is None or (method, url, request_key(request_body)) in keys
 
     def finish_collection(self, now: datetime) -> None:
         """Mark the current collection complete and seal the case (write manifest.json).
@@ -637,21 +688,26 @@ class EvidenceStore:
         The collector's group commit uses it: concurrent answers that arrive while a commit is
         on disk are committed together. Blobs are written (and fsynced) before, as always.
         """
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        with self._lock:  # no other thread's statement inside this transaction
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def put_blob(self, data: bytes) -> str:
         """Store bytes under their sha256 (idempotent, atomic). Returns the digest."""
         digest = hashlib.sha256(data).hexdigest()
-        path = self._blob_path(digest)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(path, data)
+        if digest in self._durable:
+            return digest
+        folder = os.path.join(self.root, "blobs", digest[:2])
+        path = os.path.join(folder, digest)
+        if not os.path.exists(path):
+            os.makedirs(folder, exist_ok=True)
+            _atomic_write(Path(path), data)
+        self._durable.add(digest)
         return digest
 
     def put_response(
@@ -674,25 +730,29 @@ class EvidenceStore:
         collection = self._collection
         if collection is None:
             collection = self.begin_collection(retrieved_at, note="implicit")
+        key = request_key(request_body)
+        row = (
+            collection,
+            source,
+            method,
+            url,
+            key,
+            status,
+            json.dumps(kept, sort_keys=True),
+            digest,
+            len(body),
+            isoformat(retrieved_at),
+        )
         cur = self._exec(
             "INSERT INTO responses(collection_id, source, method, url, request_sha256, status,"
             " headers, sha256, size, retrieved_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                collection,
-                source,
-                method,
-                url,
-                request_key(request_body),
-                status,
-                json.dumps(kept, sort_keys=True),
-                digest,
-                len(body),
-                isoformat(retrieved_at),
-            ),
+            row,
         )
-        row = self._one("SELECT * FROM responses WHERE id = ?", (cur.lastrowid,))
-        assert row is not None  # just inserted
-        return self._row(row)
+        if self._keys is not None:
+            self._keys.add((method, url, key))
+        # The row as a read would return it, validated the same way, built from the values just
+        # written instead of selecting them back.
+        return self._row((cur.lastrowid, *row))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -775,17 +835,19 @@ class EvidenceStore:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _exec(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+    def _exec(self, sql: str, params: Sequence[object] = ()) -> _Result:
+        # Run and read to the end under the store's lock: threads of a collection share the
+        # connection, and a statement must never interleave with another thread's transaction.
         try:
-            return self._conn.execute(sql, params)
+            with self._lock:
+                cur = self._conn.execute(sql, params)
+                return _Result(cur.fetchall(), cur.lastrowid, cur.description)
         except sqlite3.DatabaseError as exc:
             raise _damaged(self.root / "index.sqlite", exc) from exc
 
-    def _fetchall(self, cur: sqlite3.Cursor) -> list[tuple[Any, ...]]:
-        try:
-            return cur.fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise _damaged(self.root / "index.sqlite", exc) from exc
+    @staticmethod
+    def _fetchall(result: _Result) -> list[tuple[Any, ...]]:
+        return result.rows
 
     def _one(self, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
         rows = self._fetchall(self._exec(sql, params))

@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -120,13 +120,17 @@ class VerifierPool:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def verify(self, jobs: Sequence[Job]) -> list[FileProvenance]:
-        """Verdicts for `jobs`, in order, without evidence attached."""
-        if self.processes == 1 or len(jobs) < 2:
-            return [
-                self._verifier.verify_provenance(j.raw, filename=j.filename, sha256=j.sha256)
-                for j in jobs
-            ]
+    def submit(self, jobs: Sequence[Job]) -> Future[list[FileProvenance | tuple[str, str, str]]]:
+        """Verify `jobs` in a worker in the background (a pool of 2 or more processes only).
+
+        The future's items are verdicts or, for a job whose verification raised, an
+        `("error", message, hint)` tuple; `BrokenProcessPool`/`OSError` when workers died.
+        """
+        if self.processes < 2:
+            raise ValueError("submit() needs worker processes; use verify() for one process")
+        return self._executor().submit(_verify_chunk, list(jobs))
+
+    def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.processes,
@@ -134,11 +138,21 @@ class VerifierPool:
                 initializer=_init_worker,
                 initargs=self._trust,
             )
+        return self._pool
+
+    def verify(self, jobs: Sequence[Job]) -> list[FileProvenance]:
+        """Verdicts for `jobs`, in order, without evidence attached."""
+        if self.processes == 1 or len(jobs) < 2:
+            return [
+                self._verifier.verify_provenance(j.raw, filename=j.filename, sha256=j.sha256)
+                for j in jobs
+            ]
+        pool = self._executor()
         # A few chunks per worker balances uneven files without paying per-file IPC.
         size = max(1, -(-len(jobs) // (self.processes * 4)))
         chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
         try:
-            parts = list(self._pool.map(_verify_chunk, chunks))
+            parts = list(pool.map(_verify_chunk, chunks))
         except (BrokenProcessPool, OSError) as exc:
             # Workers could not start or died (e.g. a script without an `if __name__ ==
             # "__main__"` guard re-run by spawn, or no memory): the answer must not depend on

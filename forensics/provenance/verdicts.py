@@ -15,10 +15,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from forensics.errors import ForensicsError
 from forensics.models import FileProvenance
 from forensics.provenance.cache import (
     LogCheckKey,
@@ -144,15 +147,7 @@ class Verdicts:
                 jobs = [Job(p.load(), p.filename, p.dist_sha256) for _, p in chunk]
                 verdicts = pool.verify(jobs)
                 del jobs  # bodies of one batch at a time
-                for (k, _), verdict in zip(chunk, verdicts, strict=True):
-                    self._memo[k] = verdict
-                    self._origin[k] = "verified"
-                    if k in previous and previous[k] != verdict:
-                        self._changed += 1
-                if self.cache is not None:
-                    self.cache.put_many(
-                        (k, verdict) for (k, _), verdict in zip(chunk, verdicts, strict=True)
-                    )
+                self._record([k for k, _ in chunk], verdicts, previous)
         if pool.fallback:
             self._notes.append(pool.fallback)
             self._used_workers = 1
@@ -183,6 +178,36 @@ class Verdicts:
         if self.cache is not None and fresh:
             self.cache.put_log_checks(fresh.items())
         return [found.get(k) or fresh[k] for k in keys]
+
+    def _record(
+        self,
+        keys: Sequence[VerdictKey],
+        verdicts: Sequence[FileProvenance],
+        previous: Mapping[VerdictKey, FileProvenance],
+    ) -> None:
+        """Keep freshly verified verdicts (memory and cache); count those that changed."""
+        for k, verdict in zip(keys, verdicts, strict=True):
+            self._memo[k] = verdict
+            self._origin[k] = "verified"
+            if k in previous and previous[k] != verdict:
+                self._changed += 1
+        if self.cache is not None:
+            self.cache.put_many(zip(keys, verdicts, strict=True))
+
+    def ahead(
+        self, expected: int, on_verdict: Callable[[FileProvenance], None] | None = None
+    ) -> VerifyAhead | None:
+        """A verifier that takes provenance objects one by one while they are still being
+        collected, on worker processes, so that `decide()` later finds their verdicts made.
+
+        None when `expected` objects are too few for worker processes to pay (`decide()` then
+        verifies them in this process, as it would have anyway).
+        """
+        n = plan_workers(expected, self.workers, self.min_parallel)
+        if n < 2:
+            return None
+        self._used_workers = max(self._used_workers, n)
+        return VerifyAhead(self, n, on_verdict)
 
     def source(self) -> dict[str, Any]:
         """What verified (for `Investigation.sources["verification"]`: the same in every replay)."""
@@ -223,3 +248,124 @@ class Verdicts:
 def with_evidence(fp: FileProvenance, evidence: Any) -> FileProvenance:
     """A verdict with its evidence reference attached."""
     return dataclasses.replace(fp, evidence=evidence)
+
+
+class VerifyAhead:
+    """Verdicts made while a collection still fetches the other provenance objects.
+
+    `add()` takes each stored object as its answer arrives; full chunks go to worker processes
+    at once. `finish()` waits for them and keeps their verdicts in the `Verdicts` they came
+    from, exactly as `decide()` would have (same verifier, same key, cache filled the same
+    way), so `decide()` returns them without verifying again. Nothing here decides anything
+    `decide()` would not: an object whose verification raised, or a chunk whose workers died,
+    is simply left to `decide()`, which verifies it (and reports the error) as before.
+    `on_verdict` sees each verdict as soon as it is known (on this thread for a verdict known
+    already, else on the thread that collects the workers' results).
+    """
+
+    CHUNK = 32
+    """Objects per worker task: small enough to start verifying while the fetches go on."""
+
+    def __init__(
+        self,
+        verdicts: Verdicts,
+        processes: int,
+        on_verdict: Callable[[FileProvenance], None] | None,
+    ) -> None:
+        self._verdicts = verdicts
+        self._on_verdict = on_verdict or (lambda _fp: None)
+        trust = verdicts.trust
+        self._pool = VerifierPool(
+            trust.verifier, trust_raw=trust.raw, trust_label=trust.label, processes=processes
+        )
+        self._queued: list[tuple[VerdictKey, Pending]] = []
+        self._seen: set[VerdictKey] = set()
+        self._running: list[tuple[list[VerdictKey], Future[list[Any]]]] = []
+        self._done: dict[VerdictKey, FileProvenance] = {}
+        """Verdicts back from the workers, kept in `Verdicts` (memory and cache) by `finish()`."""
+
+    def add(self, pending: Pending) -> None:
+        """Take one stored provenance object (call from one thread)."""
+        v = self._verdicts
+        k = v.key(pending)
+        if k in self._seen:
+            return
+        self._seen.add(k)
+        if k in v._memo:
+            self._on_verdict(v._memo[k])
+            return
+        self._queued.append((k, pending))
+        if len(self._queued) >= self.CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        batch, self._queued = self._queued, []
+        if not batch:
+            return
+        v = self._verdicts
+        todo = dict(batch)
+        if v.cache is not None and not v.reverify:
+            for k, verdict in v.cache.get_many(todo).items():
+                try:
+                    todo[k].load()  # as `decide()`: a cached verdict needs intact evidence
+                except ForensicsError:
+                    continue  # left to `decide()`, which reports it
+                v._memo[k] = verdict
+                v._origin[k] = "cache"
+                del todo[k]
+                self._on_verdict(verdict)
+        jobs: list[Job] = []
+        keys: list[VerdictKey] = []
+        for k, p in todo.items():
+            try:
+                jobs.append(Job(p.load(), p.filename, p.dist_sha256))
+            except ForensicsError:
+                continue
+            keys.append(k)
+        if not jobs:
+            return
+        try:
+            future = self._pool.submit(jobs)
+        except (BrokenProcessPool, OSError, RuntimeError):
+            return  # no workers: `decide()` verifies these
+        future.add_done_callback(self._announce)
+        self._running.append((keys, future))
+
+    def _announce(self, future: Future[list[Any]]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        for item in future.result():
+            if isinstance(item, FileProvenance):
+                self._on_verdict(item)
+
+    def _harvest(self) -> None:
+        """Wait for every chunk under way and take its verdicts."""
+        while self._running:
+            keys, future = self._running.pop(0)
+            try:
+                results = future.result()
+            except Exception:  # noqa: S112 - whatever went wrong, `decide()` verifies these
+                continue
+            for k, r in zip(keys, results, strict=True):
+                if isinstance(r, FileProvenance):
+                    self._done[k] = r
+
+    def finish(self) -> None:
+        """Wait for every object taken and keep the verdicts (call from the `add()` thread)."""
+        try:
+            self._flush()
+            self._harvest()
+        finally:
+            self.close()
+        v = self._verdicts
+        previous: dict[VerdictKey, FileProvenance] = {}
+        if v.reverify and v.cache is not None:
+            previous = v.cache.get_many(self._done)
+            v.cache.stats.hits -= len(previous)  # looked up to compare, not used
+        v._record(list(self._done), list(self._done.values()), previous)
+        self._done = {}
+
+    def close(self) -> None:
+        """Stop the workers (pending chunks are dropped: `decide()` verifies them)."""
+        self._running = []
+        self._pool.close()

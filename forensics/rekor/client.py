@@ -12,8 +12,10 @@ few endpoints we need are written here with `requests`.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -23,7 +25,7 @@ import requests
 
 from forensics.collect.http import Fetcher, RequestsWire, is_retryable
 from forensics.errors import OfflineMiss, SourceResponseError, SourceUnavailable
-from forensics.evidence.store import NO_ANSWER, EvidenceStore
+from forensics.evidence.store import NO_ANSWER, EvidenceStore, StoredResponse
 from forensics.rekor.entry import LogInfo, MalformedEntry, RekorEntry, split_entry_id
 
 DEFAULT_URL = "https://rekor.sigstore.dev"
@@ -85,11 +87,14 @@ class _RekorReader:
     def _url(self, path: str) -> str:
         return f"{self.base_url.rstrip('/')}{path}"
 
-    def _json(self, method: str, path: str, payload: Any | None = None) -> tuple[_Answer, Any]:
-        url = self._url(path)
+    def _request(self, path: str, payload: Any | None) -> tuple[str, bytes | None]:
         # Deterministic request bytes: the evidence store keys POSTs by their body hash, so the
         # offline reader must produce the very same bytes.
         body = None if payload is None else json.dumps(payload, sort_keys=True).encode()
+        return self._url(path), body
+
+    def _json(self, method: str, path: str, payload: Any | None = None) -> tuple[_Answer, Any]:
+        url, body = self._request(path, payload)
         answer = self._fetch(method, url, body)
         if is_retryable(answer.status):
             raise SourceUnavailable(
@@ -234,12 +239,16 @@ class _RekorReader:
             )
         return SearchResult(query, tuple(u.lower() for u in data))
 
-    def search_hash(self, sha256_hex: str) -> SearchResult:
-        """Entries indexed under `sha256:<hex>` (for DSSE: every in-toto subject digest)."""
+    @staticmethod
+    def _hash_query(sha256_hex: str) -> dict[str, str]:
         digest = sha256_hex.lower().removeprefix("sha256:")
         if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             raise MalformedEntry(f"not a sha256 hex digest: {sha256_hex!r}")
-        return self._search({"hash": f"sha256:{digest}"})
+        return {"hash": f"sha256:{digest}"}
+
+    def search_hash(self, sha256_hex: str) -> SearchResult:
+        """Entries indexed under `sha256:<hex>` (for DSSE: every in-toto subject digest)."""
+        return self._search(self._hash_query(sha256_hex))
 
     def search_subject(self, san: str) -> SearchResult:
         """Entries whose certificate SAN is `san` (case-insensitive on the log side)."""
@@ -317,6 +326,8 @@ class RekorClient(_RekorReader):
                 sleep=sleep,
             )
         self.store = self.fetcher.store
+        self._early: dict[tuple[str, str, bytes | None], Future[StoredResponse]] = {}
+        self._early_lock = threading.Lock()
 
     @classmethod
     def production(cls, session: requests.Session, *, store: EvidenceStore | None) -> RekorClient:
@@ -328,9 +339,50 @@ class RekorClient(_RekorReader):
         """A client for rekor.sigstage.dev."""
         return cls(session, "https://rekor.sigstage.dev", store=store)
 
+    # -- asking early ---------------------------------------------------------------------------
+
+    def ask_early(self, executor: Executor, what: str, value: str = "") -> None:
+        """Send a request the recovery is certain to make, now, on `executor`; when the
+        recovery makes it (`gather`), it gets this answer instead of sending it again.
+
+        `what`: `log_info`, `search_hash` (`value` a sha256) or `search_subject` (`value` a
+        SAN). Only the sending moves earlier: the request's bytes, its stored answer and how
+        the answer is read are those of the ordinary call, which still interprets it. A
+        request asked early that the recovery then does not make would be evidence nobody
+        asked for, so callers ask early only what `gather()` always asks given its inputs.
+        """
+        if what == "log_info":
+            method, (url, body) = "GET", self._request("/api/v1/log", None)
+        elif what == "search_hash":
+            try:
+                query = self._hash_query(value)
+            except MalformedEntry:
+                return  # never sent by the recovery either (its own call reports it)
+            method, (url, body) = "POST", self._request("/api/v1/index/retrieve", query)
+        elif what == "search_subject":
+            query = {"subject": value}
+            method, (url, body) = "POST", self._request("/api/v1/index/retrieve", query)
+        else:
+            raise ValueError(f"cannot ask {what!r} early")
+        key = (method, url, body)
+        with self._early_lock:
+            if key in self._early:
+                return
+            self._early[key] = executor.submit(self.fetcher.request, method, url, body=body)
+
+    def asked_early(self) -> int:
+        """How many requests were asked early (sent, or still under way)."""
+        with self._early_lock:
+            return len(self._early)
+
     def _fetch(self, method: str, url: str, body: bytes | None) -> _Answer:
+        with self._early_lock:
+            early = self._early.pop((method, url, body), None)
         try:
-            stored = self.fetcher.request(method, url, body=body)
+            if early is not None:
+                stored = early.result()
+            else:
+                stored = self.fetcher.request(method, url, body=body)
         except SourceUnavailable as exc:
             raise SourceUnavailable(
                 exc.message,

@@ -233,21 +233,30 @@ def _call(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> _Outc
         return _Outcome(problem=f"{what}: {exc.message}")
 
 
-def _issue(
-    g: Gathered,
-    pool: Executor | None,
-    calls: Sequence[tuple[str, Callable[..., Any], tuple[Any, ...]]],
-) -> list[Any]:
+_Calls = Sequence[tuple[str, Callable[..., Any], tuple[Any, ...]]]
+
+
+def _issue(g: Gathered, pool: Executor | None, calls: _Calls) -> list[Any]:
     """Issue independent requests (concurrently with a pool); results and problems in order.
 
     Only *how* the requests are sent depends on the pool: what is asked, and the order in which
     answers and problems are recorded, are the same with or without one (offline replay runs
     without a pool and gets the same `Gathered`).
     """
+    return _record(g, _start(pool, calls)())
+
+
+def _start(pool: Executor | None, calls: _Calls) -> Callable[[], list[_Outcome]]:
+    """Put independent requests in flight now (with a pool); the returned call waits for their
+    outcomes, in order. Without a pool nothing is sent until it is called, one at a time."""
     if pool is None or len(calls) < 2:
-        outcomes = [_call(what, fn, *args) for what, fn, args in calls]
-    else:
-        outcomes = list(pool.map(lambda c: _call(c[0], c[1], *c[2]), calls))
+        return lambda: [_call(what, fn, *args) for what, fn, args in calls]
+    futures = [pool.submit(_call, what, fn, *args) for what, fn, args in calls]
+    return lambda: [f.result() for f in futures]
+
+
+def _record(g: Gathered, outcomes: list[_Outcome]) -> list[Any]:
+    """Record outcomes (problems, counters) in order; their values."""
     values = []
     for outcome in outcomes:
         if outcome.problem is not None:
@@ -276,6 +285,17 @@ def _retrieve(
 
     A key the log does not hold gets the problem line a single fetch would give.
     """
+    return _retrieve_start(pool, reader, keys, by, label)(g)
+
+
+def _retrieve_start(
+    pool: Executor | None,
+    reader: RekorReader,
+    keys: Sequence[Any],
+    by: str,
+    label: Callable[[Any], str],
+) -> Callable[[Gathered], dict[Any, RekorEntry]]:
+    """`_retrieve` in two steps: the batches go in flight now, the returned call records them."""
     batches = _batches(keys)
     calls = [
         (
@@ -285,8 +305,19 @@ def _retrieve(
         )
         for batch in batches
     ]
+    outcomes = _start(pool, calls)
+    return lambda g: _retrieved(g, batches, _record(g, outcomes()), by, label)
+
+
+def _retrieved(
+    g: Gathered,
+    batches: list[list[Any]],
+    answers: list[Any],
+    by: str,
+    label: Callable[[Any], str],
+) -> dict[Any, RekorEntry]:
     out: dict[Any, RekorEntry] = {}
-    for batch, got in zip(batches, _issue(g, pool, calls), strict=True):
+    for batch, got in zip(batches, answers, strict=True):
         if got is None:
             continue
         by_key: dict[Any, RekorEntry] = {}
@@ -321,12 +352,15 @@ def gather(
     embedded_indexes: Iterable[int],
     checkpoints: Sequence[str] = (),
     concurrency: int = 1,
+    executor: Executor | None = None,
 ) -> Gathered:
     """Ask the log everything the recovery needs; the answers are recorded in a fixed order.
 
-    With `concurrency` > 1 the independent requests of each step (proofs, entry batches,
-    searches) are in flight together; the result does not depend on it.
+    With `concurrency` > 1 (or an `executor` of the caller's) the independent requests (proofs,
+    entry batches, searches) are in flight together; the result does not depend on it.
     """
+    if executor is not None:
+        return _gather(reader, executor, sans, digests, intel, embedded_indexes, checkpoints)
     if concurrency > 1:
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             return _gather(reader, pool, sans, digests, intel, embedded_indexes, checkpoints)
@@ -344,11 +378,14 @@ def _gather(
 ) -> Gathered:
     g = Gathered()
     (g.log_info,) = _issue(g, None, [("the log's current state", reader.log_info, ())])
+    # The consistency proofs, the embedded entries and the searches do not depend on each
+    # other's answers: with a pool they are all in flight together (no step waits for the
+    # slowest request of the one before), and their answers are still recorded step by step.
+    consistency = None
     if g.log_info is not None:
-        _ask_consistency(g, reader, pool, g.log_info, checkpoints)
+        consistency = _ask_consistency(g, reader, pool, g.log_info, checkpoints)
     indexes = sorted(set(embedded_indexes))
-    for index, entry in _retrieve(g, pool, reader, indexes, "indexes", str).items():
-        g.by_index[index] = g.add(entry, f"embedded:{index}")
+    embedded = _retrieve_start(pool, reader, indexes, "indexes", str)
     searches: list[tuple[str, str]] = [("subject", s) for s in dict.fromkeys(sans)]
     searches += [("sha256", d) for d in sorted(set(digests))]
     searches += [("sha256", s.value) for s in intel if s.kind == "sha256"]
@@ -361,9 +398,14 @@ def _gather(
         )
         for kind, value in searches
     ]
+    found = _start(pool, calls)
+    if consistency is not None:
+        consistency()
+    for index, entry in embedded(g).items():
+        g.by_index[index] = g.add(entry, f"embedded:{index}")
     wanted: list[str] = []
     hows: list[tuple[str, str]] = []
-    for (kind, value), result in zip(searches, _issue(g, pool, calls), strict=True):
+    for (kind, value), result in zip(searches, _record(g, found()), strict=True):
         if result is None:
             continue
         if not result.supported:
@@ -435,8 +477,9 @@ def _ask_consistency(
     pool: Executor | None,
     head: LogInfo,
     checkpoints: Sequence[str],
-) -> None:
-    """Ask for a proof from each embedded checkpoint of the active shard to the current head.
+) -> Callable[[], None]:
+    """Ask for a proof from each embedded checkpoint of the active shard to the current head;
+    the returned call records the answers (the requests are in flight meanwhile, with a pool).
 
     A log that showed one tree to the signer and another to everyone else (a split view) cannot
     produce these proofs; entries of inactive shards are covered by their frozen shard heads.
@@ -464,9 +507,14 @@ def _ask_consistency(
         )
         for size, _text in chosen
     ]
-    for (_size, text), proof in zip(chosen, _issue(g, pool, calls), strict=True):
-        if proof is not None:
-            g.consistency[text] = proof
+    outcomes = _start(pool, calls)
+
+    def record() -> None:
+        for (_size, text), proof in zip(chosen, _record(g, outcomes()), strict=True):
+            if proof is not None:
+                g.consistency[text] = proof
+
+    return record
 
 
 @dataclass(frozen=True)
@@ -694,14 +742,24 @@ def embedded_entries(raw_provenance: bytes) -> list[RekorEntry]:
 
 
 def embedded_index(
-    store: EvidenceStore, served: Mapping[str, tuple[str, str, FileProvenance]]
+    store: EvidenceStore,
+    served: Mapping[str, tuple[str, str, FileProvenance]],
+    parsed: Mapping[str, Sequence[EntryFacts]] | None = None,
 ) -> dict[str, tuple[str, str, EntryFacts]]:
     """uuid -> (filename, version, the facts of the entry as embedded in the stored provenance
-    object). Facts, not whole entries: this index lives through the whole log replay."""
+    object). Facts, not whole entries: this index lives through the whole log replay.
+
+    `parsed`: the facts of the `embedded_entries` of stored provenance objects already read, by
+    their sha256 (a collection parses each object as it arrives); the others are read from the
+    store.
+    """
     out: dict[str, tuple[str, str, EntryFacts]] = {}
     for filename, (version, _sha, fp) in sorted(served.items()):
         if fp.evidence is None or not fp.attestations:
             continue
-        for entry in embedded_entries(store.blob(fp.evidence.sha256)):
-            out.setdefault(entry.uuid, (filename, version, entry.facts()))
+        facts = (parsed or {}).get(fp.evidence.sha256)
+        if facts is None:
+            facts = [e.facts() for e in embedded_entries(store.blob(fp.evidence.sha256))]
+        for fact in facts:
+            out.setdefault(fact.uuid, (filename, version, fact))
     return out
