@@ -44,8 +44,10 @@ class Collection:
     sent: int
     reused: int
     problems: int
-    cpu: float
-    """CPU seconds (user + system) of this process during the collection, every thread."""
+    cpu_user: float
+    """CPU seconds of this process in user mode during the collection, every thread."""
+    cpu_system: float
+    """CPU seconds of this process in the kernel (file creation, fsync, sockets, scheduling)."""
     cpu_workers: float
     """CPU seconds of the verification worker processes it started (ended by then)."""
 
@@ -67,8 +69,15 @@ def timed_collect(world: Path, project: str, case: Path, url: str, concurrency: 
         after = os.times()
     # The lab server is still running (not yet reaped), so the children's times are those of
     # the verification workers alone.
-    cpu = after.user + after.system - before.user - before.system
     workers = (after.children_user + after.children_system) - (
         before.children_user + before.children_system
     )
-    return Collection(seconds, done.sent, done.reused, len(done.problems), cpu, workers)
+    return Collection(
+        seconds,
+        done.sent,
+        done.reused,
+        len(done.problems),
+        after.user - before.user,
+        after.system - before.system,
+        workers,
+    )

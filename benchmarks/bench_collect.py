@@ -86,7 +86,8 @@ def run(args: argparse.Namespace, work: Path, out: Figures) -> int:
     out.figure(f"collect.{tag}.requests", fast.sent, "count")
     # Where the CPU went: with 2 cores, the collector, the verification workers and the lab
     # server (a remote index and log cost none of this machine's) share 2 × the wall time.
-    out.figure(f"collect.{tag}.cpu_collector", fast.cpu, "s")
+    out.figure(f"collect.{tag}.cpu_collector_user", fast.cpu_user, "s")
+    out.figure(f"collect.{tag}.cpu_collector_system", fast.cpu_system, "s")
     out.figure(f"collect.{tag}.cpu_verification_workers", fast.cpu_workers, "s")
     out.figure(f"collect.{tag}.throughput", fast.sent / fast.seconds, "per_s")
     out.figure(f"collect.{tag}.ms_per_file", 1000 * fast.seconds / (releases * per), "ms")
