@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import os
 import ssl
 import tempfile
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +20,7 @@ import httpx
 from forensics.analysis import Investigation, analyze
 from forensics.errors import EvidenceError, ForensicsError, InputError, UsageError
 from forensics.evidence import CaseMeta, EvidenceStore
+from forensics.gcpause import fewer_gc_passes
 from forensics.intel import parse_intel
 from forensics.provenance.verdicts import Verdicts
 from forensics.trust import TrustMaterial
@@ -63,40 +62,6 @@ class Collected:
     def complete(self) -> bool:
         """True when every request got a final answer (the collection was closed)."""
         return not self.problems
-
-
-_GC_LOCK = threading.Lock()
-_GC_USERS = 0
-_GC_SAVED: tuple[int, int, int] | None = None
-#: Allocations between two young-generation collections while a collection runs (default 700).
-GC_THRESHOLD = 20_000
-
-
-@contextlib.contextmanager
-def _fewer_gc_passes() -> Iterator[None]:
-    """Run the cyclic garbage collector less often while collecting.
-
-    A collection allocates hundreds of thousands of objects that live until it ends (answers,
-    futures, verdicts, the listing) and makes few reference cycles. With the default thresholds
-    the collector ran about 1,500 times during a 2,500-release collection, 9 of them full passes
-    over the whole heap: 1.4-2.0 s, every one of them holding the interpreter lock that the
-    request threads need (`benchmarks/README.md`, bench_collect). The young generation is
-    collected every `GC_THRESHOLD` allocations instead, and the thresholds are restored when the
-    last concurrent collection of the process ends (a fleet scan runs several at once).
-    """
-    global _GC_USERS, _GC_SAVED
-    with _GC_LOCK:
-        if _GC_USERS == 0:
-            _GC_SAVED = gc.get_threshold()
-            gc.set_threshold(max(_GC_SAVED[0], GC_THRESHOLD), *_GC_SAVED[1:])
-        _GC_USERS += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _GC_USERS -= 1
-            if _GC_USERS == 0 and _GC_SAVED is not None:
-                gc.set_threshold(*_GC_SAVED)
 
 
 @functools.cache
@@ -187,7 +152,7 @@ def collect(
     verdicts = verdicts or Verdicts.for_case(store.root, trust)
     problems: list[str] = []
     with (
-        _fewer_gc_passes(),
+        fewer_gc_passes(),
         _http_client(concurrency, timeout, before_request) as client,
         contextlib.ExitStack() as on_exit,
     ):

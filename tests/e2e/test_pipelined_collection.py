@@ -186,13 +186,13 @@ def test_kill_9_while_both_sources_are_in_flight_then_resume(
 def test_gc_runs_less_often_while_collecting_and_as_before_afterwards() -> None:
     import gc
 
-    from forensics.api import GC_THRESHOLD, _fewer_gc_passes
+    from forensics.gcpause import GC_THRESHOLD, fewer_gc_passes
 
     before = gc.get_threshold()
     raised = (max(before[0], GC_THRESHOLD), *before[1:])
-    with _fewer_gc_passes():
+    with fewer_gc_passes():
         assert gc.get_threshold() == raised
-        with _fewer_gc_passes():  # a second collection of the same process (fleet scan)
+        with fewer_gc_passes():  # a second collection of the same process (fleet scan)
             assert gc.get_threshold() == raised
         assert gc.get_threshold() == raised  # the first one is still running
     assert gc.get_threshold() == before
