@@ -7,9 +7,9 @@
 Builds a `forensics_lab.synth` history, serves it with `forensics lab serve --latency MS` in
 its own process (a remote index and log: every request pays the latency), and times
 `forensics.api.collect` of the index and the transparency log into a fresh case with
-`--concurrency` connections. The baseline, measured in the same run, is the sequential
-collector (`concurrency=1`, same code). At 50 ms per request the sequential collector needs
-minutes for a large history, so by default it runs on a smaller history
+`--concurrency` connections per source. The baseline, measured in the same run, is the same
+collector with `concurrency=1` (one request in flight to the index and one to the log). At 50 ms
+per request it needs minutes for a large history, so by default it runs on a smaller history
 (`--baseline-releases`, 100) and its time is extrapolated to the measured history by request
 count (the output says so); `--baseline-releases 0` measures it on the full history.
 """

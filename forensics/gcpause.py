@@ -76,8 +76,8 @@ def fewer_gc_passes() -> Iterator[None]:
 
     A collection allocates hundreds of thousands of objects that live until it ends (answers,
     futures, verdicts, the listing) and makes few reference cycles. With the default thresholds
-    the collector ran about 1,500 times during a 2,500-release collection, 9 of them full passes
-    over the whole heap: 1.4-2.0 s, every one of them holding the interpreter lock that the
+    the collector ran about 1,500 times during a 2,500-release collection, 2.0-2.5 s in all (9 or
+    10 full passes over the whole heap), every pass holding the interpreter lock that the
     request threads need (`benchmarks/README.md`, bench_collect). The young generation is
     collected every `GC_THRESHOLD` allocations instead, and the thresholds are restored when the
     last concurrent collection of the process ends (a fleet scan runs several at once).
