@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import networkx as nx
 from packaging.version import Version
 
 from forensics.collect.github_parse import Commit, GitHubView, Run, github_repo, run_from_url
@@ -43,6 +43,9 @@ from forensics.models import (
 )
 from forensics.timeline.states import ReleaseState, StateResult, release_state
 from forensics.versions import parse_version, release_line, version_from_tag, version_key
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: What each event kind's timestamp means (plaso's "timestamp description").
 EVENT_MEANINGS: Mapping[str, str] = {
@@ -580,6 +583,8 @@ def _commit_node(repo_uri: str, sha: str) -> str:
 def _graph(
     project: str, releases: Sequence[ReleaseView], orphans: Sequence[RecoveredEntry]
 ) -> nx.MultiDiGraph:
+    import networkx as nx  # imported when a graph is first asked for: 0.1 s of every start
+
     g = nx.MultiDiGraph()
     proj = f"project:{project}"
     g.add_node(proj, data_type="pypi:project", name=project)
