@@ -111,8 +111,23 @@ def _dist_version(name: str) -> str:
         return "absent"
 
 
+class _CacheKey:
+    """A cache key: its canonical text (what the MAC covers, with the value) and its row id."""
+
+    def fields(self) -> list[str]:
+        raise NotImplementedError
+
+    def text(self) -> str:
+        """Canonical text of the key (what the MAC covers, with the value)."""
+        return json.dumps(self.fields(), ensure_ascii=False)
+
+    def row_id(self) -> str:
+        """Primary key of the row: the sha256 of the canonical key text."""
+        return hashlib.sha256(self.text().encode()).hexdigest()
+
+
 @dataclass(frozen=True, order=True)
-class VerdictKey:
+class VerdictKey(_CacheKey):
     """Everything a verdict depends on."""
 
     provenance_sha256: str
@@ -121,26 +136,19 @@ class VerdictKey:
     trust_sha256: str
     verifier: str
 
-    def text(self) -> str:
-        """Canonical text of the key (what the MAC covers, with the value)."""
-        return json.dumps(
-            [
-                self.provenance_sha256,
-                self.dist_sha256,
-                self.filename,
-                self.trust_sha256,
-                self.verifier,
-            ],
-            ensure_ascii=False,
-        )
-
-    def row_id(self) -> str:
-        """Primary key of the row: the sha256 of the canonical key text."""
-        return hashlib.sha256(self.text().encode()).hexdigest()
+    def fields(self) -> list[str]:
+        """The key's parts, in their canonical order."""
+        return [
+            self.provenance_sha256,
+            self.dist_sha256,
+            self.filename,
+            self.trust_sha256,
+            self.verifier,
+        ]
 
 
 @dataclass(frozen=True, order=True)
-class LogCheckKey:
+class LogCheckKey(_CacheKey):
     """Everything the outcome of verifying one transparency-log entry depends on: the entry's
     every field (`RekorEntry.fingerprint`), the shard offsets the index check uses, the trusted
     root (its log keys) and the verifier (`forensics/rekor/verify.py` is part of it)."""
@@ -151,21 +159,15 @@ class LogCheckKey:
     trust_sha256: str
     verifier: str
 
-    def text(self) -> str:
-        """Canonical text of the key (what the MAC covers, with the value)."""
-        return json.dumps(
-            [
-                "rekor-entry",
-                self.entry_fingerprint,
-                self.shard_offsets,
-                self.trust_sha256,
-                self.verifier,
-            ]
-        )
-
-    def row_id(self) -> str:
-        """Primary key of the row: the sha256 of the canonical key text."""
-        return hashlib.sha256(self.text().encode()).hexdigest()
+    def fields(self) -> list[str]:
+        """The key's parts, in their canonical order (tagged: never a verdict's key text)."""
+        return [
+            "rekor-entry",
+            self.entry_fingerprint,
+            self.shard_offsets,
+            self.trust_sha256,
+            self.verifier,
+        ]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from forensics.analysis import Investigation, analyze, case_index_snapshot, pending_provenance
+from forensics.analysis import analyze, case_index_snapshot, pending_provenance
 from forensics.api import collect
 from forensics.errors import CaseIntegrityError
 from forensics.evidence import EvidenceStore
@@ -27,6 +27,7 @@ from forensics.provenance.verdicts import Pending, Verdicts
 from forensics.rekor.client import RecordedRekor, _Answer
 from forensics.trust import TrustMaterial
 from forensics_lab.serve import FaultPlan, LabServer
+from tests.e2e.support import facts
 
 SCENARIO = "ultralytics-2024-12"
 
@@ -51,15 +52,6 @@ def _ahead(case: Path, world: Path) -> Verdicts:
     """A verdict source that verifies ahead on worker processes even for a small history."""
     trust = TrustMaterial.load(world / "trusted_root.json")
     return Verdicts.for_case(case, trust, workers=2, min_parallel=1)
-
-
-def _facts(inv: Investigation) -> tuple[object, ...]:
-    findings = sorted((f.detector, f.version or "", f.severity.value) for f in inv.findings)
-    recovered = sorted((r.version, len(r.recovered)) for r in inv.timeline.releases)
-    files = sorted(
-        (f.dist.filename, f.provenance.status.value) for r in inv.timeline.releases for f in r.files
-    )
-    return tuple(findings), tuple(recovered), tuple(files)
 
 
 def test_the_case_holds_exactly_the_log_requests_the_replay_makes(
@@ -158,7 +150,7 @@ def test_kill_9_while_both_sources_are_in_flight_then_resume(
     calm_case = tmp_path / "calm"
     _collect(serve(SCENARIO), world, calm_case)
     with EvidenceStore.open(calm_case, create=False) as store:
-        calm = _facts(analyze(store))
+        calm = facts(analyze(store))
     slow = serve(SCENARIO, faults=FaultPlan(latency_ms=40))
     case = tmp_path / "case"
     cmd = [sys.executable, "-m", "forensics", "investigate", "ultralytics"]
@@ -180,7 +172,7 @@ def test_kill_9_while_both_sources_are_in_flight_then_resume(
     _collect(slow, world, case)
     with EvidenceStore.open(case, create=False) as store:
         assert store.check().state == "intact"
-        assert _facts(analyze(store)) == calm
+        assert facts(analyze(store)) == calm
 
 
 def test_gc_runs_less_often_while_collecting_and_as_before_afterwards() -> None:

@@ -21,6 +21,7 @@ from forensics.evidence import EvidenceStore
 from forensics.models import ProvenanceStatus
 from forensics.trust import TrustMaterial
 from forensics_lab.serve import FaultPlan, LabServer
+from tests.e2e.support import facts
 
 SCENARIO = "ultralytics-2024-12"
 
@@ -41,16 +42,6 @@ def _run(server: LabServer, world: Path, case: Path) -> Investigation:
         return analyze(store, trust=trust)
 
 
-def _facts(inv: Investigation) -> tuple[object, ...]:
-    """What a responder reads: findings, recovered releases, per-file verdicts."""
-    findings = sorted((f.detector, f.version or "", f.severity.value) for f in inv.findings)
-    recovered = sorted((r.version, len(r.recovered)) for r in inv.timeline.releases)
-    files = sorted(
-        (f.dist.filename, f.provenance.status.value) for r in inv.timeline.releases for f in r.files
-    )
-    return tuple(findings), tuple(recovered), tuple(files)
-
-
 def test_a_flaky_log_request_costs_that_request_only(
     serve: Callable[..., LabServer], built: Callable[[str], Path], tmp_path: Path
 ) -> None:
@@ -63,8 +54,8 @@ def test_a_flaky_log_request_costs_that_request_only(
         "8.3.41": 2,
         "8.3.42": 2,
     }
-    deletion = {f for f in _facts(calm)[0] if f[0] != "log-entry-mismatch"}
-    assert deletion <= set(_facts(inv)[0])
+    deletion = {f for f in facts(calm)[0] if f[0] != "log-entry-mismatch"}
+    assert deletion <= set(facts(inv)[0])
     log_skips = [s.reason for s in inv.skipped if s.detector == "transparency-log"]
     assert log_skips and all("consistency from tree size" in r for r in log_skips), log_skips
 
@@ -103,7 +94,7 @@ def test_one_unfetchable_provenance_url_costs_one_file(
     by_file = {f.dist.filename: f.provenance for r in inv.timeline.releases for f in r.files}
     assert by_file["ultralytics-8.3.40.tar.gz"].status is ProvenanceStatus.UNKNOWN
     assert "could not be fetched" in by_file["ultralytics-8.3.40.tar.gz"].reason
-    calm_files = dict(_facts(calm)[2])
+    calm_files = dict(facts(calm)[2])
     others = {n: p.status.value for n, p in by_file.items() if n != "ultralytics-8.3.40.tar.gz"}
     assert others == {n: s for n, s in calm_files.items() if n != "ultralytics-8.3.40.tar.gz"}
     # the collection stays open; re-running asks for the missing object only, and the case is
@@ -113,7 +104,7 @@ def test_one_unfetchable_provenance_url_costs_one_file(
     healed = _run(broken, world, case)
     new_index_requests = [p for _m, p in broken.requests[before:] if p.startswith("/integrity/")]
     assert new_index_requests == [victim]
-    assert _facts(healed) == _facts(calm)
+    assert facts(healed) == facts(calm)
 
 
 def test_5xx_resets_and_kill_9_then_resume_give_the_calm_findings(
@@ -156,4 +147,4 @@ def test_5xx_resets_and_kill_9_then_resume_give_the_calm_findings(
         held = len(list(store.responses()))
     assert held > 0
     resumed = _run(stormy, world, case)
-    assert _facts(resumed) == _facts(calm)
+    assert facts(resumed) == facts(calm)
