@@ -368,3 +368,34 @@ def test_commits_keep_one_journal_file_and_a_closed_case_holds_only_its_layout(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blobs", "index.sqlite", "manifest.json"]
     with EvidenceStore.open(tmp_path, create=False) as store:
         assert store.check().state == "intact"
+
+
+def test_a_view_reads_its_rows_once_and_a_new_view_sees_later_ones(tmp_path: Path) -> None:
+    """`at()` views answer from the rows they read at their first lookup (a consistent
+    snapshot for one analysis); the store itself and a view made later see new rows."""
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    with EvidenceStore.open(tmp_path / "case") as store:
+        store.put_response(
+            source="index", url="https://x/a", status=200, headers={}, body=b"1", retrieved_at=t0
+        )
+        view = store.at(t0 + timedelta(days=1))
+        first = view.latest("https://x/a")
+        assert first is not None and first.body() == b"1"
+        store.put_response(
+            source="index",
+            url="https://x/a",
+            status=200,
+            headers={},
+            body=b"2",
+            retrieved_at=t0 + timedelta(hours=1),
+        )
+        held = view.latest("https://x/a")
+        assert held is not None and held.body() == b"1"  # the view's snapshot
+        later = store.at(t0 + timedelta(days=1)).latest("https://x/a")
+        assert later is not None and later.body() == b"2"
+        assert store.latest("https://x/a") == later
+        # the cut-off still applies inside a snapshot
+        early = store.at(t0 + timedelta(minutes=30)).latest("https://x/a")
+        assert early is not None and early.body() == b"1"
