@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from forensics import __version__
 from forensics.errors import CaseIntegrityError, ForensicsError, UsageError
@@ -313,16 +313,6 @@ def _broken_extension(name: str, target: str, exc: BaseException) -> Callable[[A
     return register
 
 
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise _unwritable(output, exc) from exc
-
-
 def _unwritable(output: Path, exc: OSError) -> UsageError:
     return UsageError(
         f"cannot write {output}: {exc.strerror or exc}",
@@ -332,39 +322,41 @@ def _unwritable(output: Path, exc: OSError) -> UsageError:
 
 def _write_report(renderer: Renderer, inv: Investigation, output: Path | None) -> None:
     """The rendered report to `output` (stdout when None); a renderer that can stream writes
-    as it renders, so that a long history's report is never held whole (same bytes).
+    as it renders, so that a long history's report is never held whole (same bytes)."""
+    from forensics.gcpause import paused_gc
+
+    with paused_gc():  # rendering builds and keeps many objects: see forensics.gcpause
+        if isinstance(renderer, StreamingRenderer):
+            _emit(lambda out: renderer.write(inv, out), output)
+        else:
+            text = renderer.render(inv)
+            _emit(lambda out: out.write(text), output)
+
+
+def _emit(write: Callable[[TextIO], object], output: Path | None) -> None:
+    """Run `write` on stdout or on the file `output`.
 
     A report to a file is written beside it and renamed into place once complete: a rendering
     that fails half-way leaves neither a truncated report nor a lost earlier file. Any other
     path (a symlink such as `/dev/stdout`, a pipe, a device) is written to directly.
     """
-    from forensics.gcpause import paused_gc
-
-    with paused_gc():  # rendering builds and keeps many objects: see forensics.gcpause
-        if not isinstance(renderer, StreamingRenderer):
-            _write(renderer.render(inv), output)
-            return
-        if output is None:
-            renderer.write(inv, sys.stdout)
-            return
-        if output.is_symlink() or (output.exists() and not output.is_file()):
-            try:
-                with output.open("w", encoding="utf-8") as out:
-                    renderer.write(inv, out)
-            except OSError as exc:
-                raise _unwritable(output, exc) from exc
-            return
-        _stream_to_file(renderer, inv, output)
-
-
-def _stream_to_file(renderer: StreamingRenderer, inv: Investigation, output: Path) -> None:
+    if output is None:
+        write(sys.stdout)
+        return
+    if output.is_symlink() or (output.exists() and not output.is_file()):
+        try:
+            with output.open("w", encoding="utf-8") as out:
+                write(out)
+        except OSError as exc:
+            raise _unwritable(output, exc) from exc
+        return
     try:
         fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
     except OSError as exc:
         raise _unwritable(output, exc) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            renderer.write(inv, out)
+            write(out)
         os.chmod(tmp, 0o666 & ~_umask())  # what open() would have given a new report
         os.replace(tmp, output)
     except BaseException as exc:
@@ -493,7 +485,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.format == "json":
         from forensics.reports.json_v1 import dumps, provenance_json
 
-        _write(dumps({"filename": args.dist.name, "provenance": provenance_json(fp)}), None)
+        sys.stdout.write(dumps({"filename": args.dist.name, "provenance": provenance_json(fp)}))
     else:
         for key, value in describe(fp):
             sys.stdout.write(f"{key:28} {value}\n")

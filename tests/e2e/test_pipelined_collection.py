@@ -13,7 +13,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -90,9 +91,12 @@ def test_the_case_holds_exactly_the_log_requests_the_replay_makes(
     assert replayed and replayed == stored
 
 
-def test_verdicts_made_ahead_are_the_verdicts_decide_makes(
+@contextmanager
+def _collected_pending(
     serve: Callable[..., LabServer], built: Callable[[str], Path], tmp_path: Path
-) -> None:
+) -> Iterator[tuple[TrustMaterial, list[Pending]]]:
+    """Collect the scenario into a case; its trust root and the provenance objects to verify
+    (their bodies readable while the block runs)."""
     world = built(SCENARIO)
     case = tmp_path / "case"
     _collect(serve(SCENARIO), world, case)
@@ -101,7 +105,13 @@ def test_verdicts_made_ahead_are_the_verdicts_decide_makes(
         meta = store.read_meta()
         assert meta is not None
         snapshot = case_index_snapshot(store, meta)
-        pending = [p for d in snapshot.files if (p := pending_provenance(store, snapshot, d))]
+        yield trust, [p for d in snapshot.files if (p := pending_provenance(store, snapshot, d))]
+
+
+def test_verdicts_made_ahead_are_the_verdicts_decide_makes(
+    serve: Callable[..., LabServer], built: Callable[[str], Path], tmp_path: Path
+) -> None:
+    with _collected_pending(serve, built, tmp_path) as (trust, pending):
         assert len(pending) > 2
         plain = Verdicts(trust, workers=1).decide(pending)
         early = Verdicts(trust, workers=2, min_parallel=1)
@@ -120,15 +130,8 @@ def test_verdicts_made_ahead_are_the_verdicts_decide_makes(
 def test_an_object_ahead_cannot_read_is_left_to_decide(
     serve: Callable[..., LabServer], built: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    world = built(SCENARIO)
-    case = tmp_path / "case"
-    _collect(serve(SCENARIO), world, case)
-    trust = TrustMaterial.load(world / "trusted_root.json")
-    with EvidenceStore.open(case, create=False) as store:
-        meta = store.read_meta()
-        assert meta is not None
-        snapshot = case_index_snapshot(store, meta)
-        good = next(p for d in snapshot.files if (p := pending_provenance(store, snapshot, d)))
+    with _collected_pending(serve, built, tmp_path) as (trust, pending):
+        good = pending[0]
 
     def altered() -> bytes:
         raise CaseIntegrityError(f"blob {good.provenance_sha256} was altered")

@@ -271,3 +271,26 @@ def test_a_report_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -> Non
     with pytest.raises(UsageError, match="cannot write"):
         cli._write_report(JsonRenderer(), investigation(), target)
     assert not (tmp_path / "missing-folder").exists()
+
+
+def test_every_format_goes_to_a_file_complete_or_not_at_all(tmp_path: Path) -> None:
+    """Renderers that do not stream take the same path to a file as the JSON one."""
+    from forensics import cli
+
+    inv = investigation()
+    for fmt in (Format.MARKDOWN, Format.TEXT, Format.SARIF):
+        renderer = renderer_for(fmt)
+        target = tmp_path / f"report.{fmt.value}"
+        cli._write_report(renderer, inv, target)
+        assert target.read_text(encoding="utf-8") == renderer.render(inv)
+
+    class Failing(type(renderer_for(Format.MARKDOWN))):  # type: ignore[misc]
+        def render(self, inv: Investigation) -> str:
+            raise RuntimeError("rendering failed")
+
+    kept = tmp_path / "report.markdown"
+    before = kept.read_text(encoding="utf-8")
+    with pytest.raises(RuntimeError):
+        cli._write_report(Failing(), inv, kept)
+    assert kept.read_text(encoding="utf-8") == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
